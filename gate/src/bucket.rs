@@ -1,0 +1,166 @@
+//! Stable bucketing: `crc32(utf8 bytes) % 100`.
+//!
+//! DO NOT CHANGE. Every process, machine and language that shares a switch
+//! must put the same id in the same bucket, or users flip in and out of a
+//! rollout when a deploy lands. The rule is IEEE CRC-32 (unsigned, as Python
+//! 3's `zlib.crc32`, Ruby's `Zlib.crc32` and Go's `crc32.ChecksumIEEE`)
+//! modulo 100, and an id is on at percentage `p` iff its bucket is `< p`.
+//! Stable buckets matter more than perfectly even ones.
+
+/// The IEEE CRC-32 of `bytes`, unsigned.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(gate::crc32(b"443301") % 100, 5);
+/// ```
+pub fn crc32(bytes: &[u8]) -> u32 {
+    crc32fast::hash(bytes)
+}
+
+/// The bucket (`0..100`) of an id: `crc32(utf8 bytes) % 100`.
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(gate::bucket("443301"), 5);
+/// assert_eq!(gate::bucket("44488"), 88);
+/// ```
+pub fn bucket(id: &str) -> u8 {
+    (crc32(id.as_bytes()) % 100) as u8
+}
+
+/// The bucket of an id under a switch's salt: `crc32(salt + ":" + id) % 100`.
+///
+/// Computed incrementally, without building the joined string.
+pub(crate) fn salted_crc32(salt: Option<&str>, id: &str) -> u32 {
+    match salt {
+        None => crc32(id.as_bytes()),
+        Some(salt) => {
+            let mut hasher = crc32fast::Hasher::new();
+            hasher.update(salt.as_bytes());
+            hasher.update(b":");
+            hasher.update(id.as_bytes());
+            hasher.finalize()
+        }
+    }
+}
+
+/// Formats an integer as decimal text on the stack (no allocation), so
+/// integer ids bucket exactly like their string form.
+pub(crate) struct IntText {
+    buf: itoa::Buffer,
+    value: i128,
+}
+
+impl IntText {
+    pub(crate) fn new(value: i128) -> Self {
+        IntText {
+            buf: itoa::Buffer::new(),
+            value,
+        }
+    }
+
+    pub(crate) fn as_str(&mut self) -> &str {
+        // 128-bit formatting is slower: use 64 bits whenever the value fits.
+        match (u64::try_from(self.value), i64::try_from(self.value)) {
+            (Ok(n), _) => self.buf.format(n),
+            (_, Ok(n)) => self.buf.format(n),
+            _ => self.buf.format(self.value),
+        }
+    }
+}
+
+/// A small, fast, non-cryptographic random number in `0..100`, for the
+/// "percentage of time" of a `Bool` value in a percent condition.
+pub(crate) fn random_bucket() -> u8 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(seed());
+    }
+    fn seed() -> u64 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0x9E37_79B9_7F4A_7C15);
+        h.finish() | 1
+    }
+    STATE.with(|state| {
+        // xorshift64*
+        let mut x = state.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        state.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u8 % 100
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn design_examples() {
+        assert_eq!(bucket("443301"), 5);
+        assert_eq!(bucket("44488"), 88);
+        assert_eq!(bucket("444401"), 85);
+        assert_eq!(bucket("jeff"), 76);
+        assert_eq!(bucket("1007"), 88);
+    }
+
+    #[test]
+    fn shared_vectors() {
+        // A copy of shared/vectors/buckets.tsv, as Python's zlib computes them.
+        let text = include_str!("../tests/data/buckets.tsv");
+        let mut checked = 0;
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let mut cols = line.split('\t');
+            let (id, crc, b) = (
+                cols.next().unwrap(),
+                cols.next().unwrap(),
+                cols.next().unwrap(),
+            );
+            assert_eq!(
+                crc32(id.as_bytes()),
+                crc.parse::<u32>().unwrap(),
+                "crc32 of {id:?}"
+            );
+            assert_eq!(bucket(id), b.parse::<u8>().unwrap(), "bucket of {id:?}");
+            checked += 1;
+        }
+        assert_eq!(checked, 1000);
+    }
+
+    #[test]
+    fn salt_is_prefix_and_colon() {
+        assert_eq!(salted_crc32(Some("s"), "42"), crc32(b"s:42"));
+        assert_eq!(salted_crc32(None, "42"), crc32(b"42"));
+    }
+
+    #[test]
+    fn int_text() {
+        for n in [
+            0i128,
+            7,
+            -7,
+            1007,
+            443301,
+            i64::MAX as i128,
+            i128::MIN,
+            u64::MAX as i128,
+        ] {
+            assert_eq!(IntText::new(n).as_str(), n.to_string());
+        }
+    }
+
+    #[test]
+    fn random_bucket_in_range_and_varies() {
+        let samples: Vec<u8> = (0..1000).map(|_| random_bucket()).collect();
+        assert!(samples.iter().all(|&b| b < 100));
+        let low = samples.iter().filter(|&&b| b < 50).count();
+        assert!((350..650).contains(&low), "{low} of 1000 below 50");
+    }
+}

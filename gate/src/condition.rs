@@ -1,0 +1,187 @@
+//! Conditions: argument + attribute + operator (+ negative).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::operator::{ConditionError, Operator};
+use crate::value::{Identity, Value};
+
+/// How the identity is written as a condition's `argument` in JSON.
+pub const IDENTITY_ARGUMENT: &str = "@id";
+
+/// What a condition looks at: the inputs of one kind, or the identity of
+/// any input.
+///
+/// In JSON it is a string: the kind (`"User"`), or `"@id"` for the identity.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Argument {
+    /// The identity of any input that has one; the attribute is ignored.
+    Identity,
+    /// Inputs of this kind.
+    Kind(String),
+}
+
+impl TryFrom<String> for Argument {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Self, Error> {
+        if s == IDENTITY_ARGUMENT {
+            Ok(Argument::Identity)
+        } else if s.is_empty() || s.starts_with('@') {
+            Err(Error::InvalidArgument { argument: s })
+        } else {
+            Ok(Argument::Kind(s))
+        }
+    }
+}
+
+impl From<Argument> for String {
+    fn from(a: Argument) -> String {
+        match a {
+            Argument::Identity => IDENTITY_ARGUMENT.to_owned(),
+            Argument::Kind(k) => k,
+        }
+    }
+}
+
+impl fmt::Display for Argument {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Argument::Identity => f.write_str(IDENTITY_ARGUMENT),
+            Argument::Kind(k) => f.write_str(k),
+        }
+    }
+}
+
+/// A rule of a selective switch: the `attribute` of inputs of kind
+/// `argument`, judged by `operator`, inverted when `negative`.
+///
+/// # Examples
+///
+/// ```
+/// use gate::{Condition, Operator};
+///
+/// let adults = Condition::new("User", "age", Operator::more_than_or_equal_to(18)).unwrap();
+/// let not_fr = Condition::new("User", "country", Operator::equals("fr")).unwrap().negative();
+/// let ten_percent = Condition::identity(Operator::percent(10).unwrap());
+/// assert_eq!(
+///     serde_json::to_string(&ten_percent).unwrap(),
+///     r#"{"argument":"@id","attribute":"","operator":{"percent":10},"negative":false}"#,
+/// );
+/// # let _ = (adults, not_fr);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Condition {
+    /// Which inputs the condition applies to.
+    pub argument: Argument,
+    /// The attribute it reads (empty for identity conditions).
+    #[serde(default)]
+    pub attribute: String,
+    /// How the value is judged.
+    pub operator: Operator,
+    /// Inverts the answer (but an error stays false).
+    #[serde(default)]
+    pub negative: bool,
+}
+
+impl Condition {
+    /// A condition on the attribute `attribute` of inputs of kind `kind`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty kind or one starting with `@`;
+    /// [`Error::InvalidAttribute`] for an empty attribute.
+    pub fn new(
+        kind: impl Into<String>,
+        attribute: impl Into<String>,
+        operator: Operator,
+    ) -> Result<Self, Error> {
+        let argument = Argument::try_from(kind.into())?;
+        let attribute = attribute.into();
+        if attribute.is_empty() {
+            return Err(Error::InvalidAttribute {
+                argument: argument.to_string(),
+            });
+        }
+        Ok(Condition {
+            argument,
+            attribute,
+            operator,
+            negative: false,
+        })
+    }
+
+    /// A condition on the identity of any input (bucketed as text).
+    pub fn identity(operator: Operator) -> Self {
+        Condition {
+            argument: Argument::Identity,
+            attribute: String::new(),
+            operator,
+            negative: false,
+        }
+    }
+
+    /// The same condition, inverted.
+    #[must_use]
+    pub fn negative(mut self) -> Self {
+        self.negative = !self.negative;
+        self
+    }
+
+    /// Judges the value of this condition's attribute (`None`: missing).
+    /// An error is returned as is; the caller treats it as false.
+    #[inline]
+    pub(crate) fn judge_attribute(
+        &self,
+        value: Option<Value<'_>>,
+        salt: Option<&str>,
+    ) -> Result<bool, ConditionError> {
+        let value = value.ok_or(ConditionError::MissingAttribute)?;
+        Ok(self.operator.apply(&value, salt)? != self.negative)
+    }
+
+    /// Judges an identity (as text).
+    #[inline]
+    pub(crate) fn judge_identity(
+        &self,
+        identity: &Identity<'_>,
+        salt: Option<&str>,
+    ) -> Result<bool, ConditionError> {
+        let held = identity.with_text(|text| self.operator.apply(&Value::from(text), salt))?;
+        Ok(held != self.negative)
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        if matches!(self.argument, Argument::Kind(_)) && self.attribute.is_empty() {
+            return Err(Error::InvalidAttribute {
+                argument: self.argument.to_string(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.negative {
+            f.write_str("not ")?;
+        }
+        match self.argument {
+            Argument::Identity => f.write_str("id")?,
+            Argument::Kind(ref k) => write!(f, "{k}.{}", self.attribute)?,
+        }
+        let op = serde_json::to_value(&self.operator).unwrap_or_default();
+        match op {
+            serde_json::Value::Object(map) => {
+                for (name, arg) in map {
+                    write!(f, " {name} {arg}")?;
+                }
+                Ok(())
+            }
+            other => write!(f, " {}", other.as_str().unwrap_or_default()),
+        }
+    }
+}

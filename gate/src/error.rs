@@ -1,0 +1,140 @@
+//! The one error type of gate.
+
+/// What went wrong in a gate call. Every message names the offending value
+/// and, where it helps, says what to do.
+///
+/// Checks (`active`, `variant`) never return errors; `try_active` returns
+/// only [`Error::NotFound`]. Writes and constructors return the others, and
+/// nothing already stored changes when they do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A switch name was empty.
+    #[error("a switch name must not be empty")]
+    EmptyName,
+    /// A switch name was malformed.
+    #[error("invalid switch name {name:?}: {reason}")]
+    InvalidName {
+        /// The name given.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A namespace was malformed.
+    #[error("invalid namespace {namespace:?}: {reason}")]
+    InvalidNamespace {
+        /// The namespace given.
+        namespace: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A percentage outside `0..=100`.
+    #[error("invalid percentage {value}: a percentage is a whole number from 0 to 100")]
+    InvalidPercentage {
+        /// The value given.
+        value: u32,
+    },
+    /// A `percent_range` whose lower bound is above its upper bound.
+    #[error("invalid percent range {lower}..{upper}: the lower bound must not exceed the upper")]
+    InvalidRange {
+        /// The lower bound given.
+        lower: u8,
+        /// The upper bound given.
+        upper: u8,
+    },
+    /// A regular expression that does not compile.
+    #[error("invalid regular expression {pattern:?}: {reason}")]
+    InvalidRegex {
+        /// The pattern given.
+        pattern: String,
+        /// The regex crate's explanation.
+        reason: String,
+    },
+    /// Variants that cannot be picked from.
+    #[error("invalid variants {names:?}: {reason}")]
+    InvalidVariants {
+        /// The variants' names.
+        names: Vec<String>,
+        /// What is wrong with them.
+        reason: &'static str,
+    },
+    /// A condition's `argument` was empty or started with `@` (reserved
+    /// for `@id`, the identity).
+    #[error("invalid condition argument {argument:?}: use an input kind such as \"User\", or \"@id\" for the identity")]
+    InvalidArgument {
+        /// The argument given.
+        argument: String,
+    },
+    /// A condition on a kind without an attribute.
+    #[error("a condition on {argument:?} needs an attribute name")]
+    InvalidAttribute {
+        /// The condition's argument.
+        argument: String,
+    },
+    /// No switch of that name.
+    #[error("no switch named {name:?}")]
+    NotFound {
+        /// The name looked up.
+        name: String,
+    },
+    /// A switch of that name already exists.
+    #[error("a switch named {name:?} already exists: use update or modify to change it")]
+    AlreadyExists {
+        /// The name given.
+        name: String,
+    },
+    /// The stored switch changed since it was read: read it again and retry
+    /// (or use `modify`, which does).
+    #[error("switch {name:?} was changed by someone else (read at version {expected}, now at {found}): read it again and retry, or use modify")]
+    Conflict {
+        /// The switch's name.
+        name: String,
+        /// The version the update was based on.
+        expected: u64,
+        /// The version stored now.
+        found: u64,
+    },
+    /// JSON that does not describe a valid switch or condition.
+    #[error("invalid JSON for {what}: {reason}")]
+    InvalidJson {
+        /// What was being read.
+        what: String,
+        /// The parser's explanation.
+        reason: String,
+    },
+    /// The storage failed (for Redis: unreachable, timed out, …).
+    #[error("storage error: {0}")]
+    Storage(String),
+    /// `gate::configure` was called after the default manager was set or
+    /// already used.
+    #[error("the default manager is already in use: call gate::configure once, before the first check or gate::default()")]
+    AlreadyConfigured,
+}
+
+/// The error a `#[gate("feature")]` function returns (converted with
+/// `.into()`) when its switch is off and it returns a `Result`.
+///
+/// # Examples
+///
+/// ```
+/// let off = gate::Inactive::new("beta");
+/// assert_eq!(off.name(), "beta");
+/// assert_eq!(off.to_string(), "the feature \"beta\" is not active");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("the feature {name:?} is not active")]
+pub struct Inactive {
+    name: &'static str,
+}
+
+impl Inactive {
+    /// The error for the switch `name`.
+    pub const fn new(name: &'static str) -> Self {
+        Inactive { name }
+    }
+
+    /// The switch's name.
+    pub const fn name(&self) -> &'static str {
+        self.name
+    }
+}

@@ -1,0 +1,1134 @@
+//! The manager: checks against an in-process replica, writes through the
+//! storage.
+
+use std::fmt;
+use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+use rustc_hash::FxHashMap;
+
+use crate::arguments::{Arguments, Chain, Inputs};
+use crate::condition::{Argument, Condition};
+use crate::context;
+use crate::error::Error;
+use crate::operator::{check_percentage, Operator};
+use crate::signals::{
+    ConditionApplyError, Origin, Signals, SwitchChecked, SwitchRegistered, SwitchUnregistered,
+    SwitchUpdated,
+};
+use crate::storage::{
+    key_of, split_key, MemoryStorage, Record, ReplicaSource, Storage, SyncStatus, UsersChanged,
+};
+use crate::switch::{parent_of, validate_name, validate_namespace, State, Switch};
+use crate::testing::Overrides;
+
+/// How many times `modify` retries after a conflict before giving up.
+const MODIFY_ATTEMPTS: usize = 64;
+
+type Namespace = FxHashMap<Arc<str>, Arc<Switch>>;
+
+/// A change the replica went through: key, before, after.
+type ReplicaEvent = (String, Option<Arc<Switch>>, Option<Arc<Switch>>);
+
+/// An immutable view of every switch, swapped whole on each change.
+/// Namespaces are indexed by the number the registry gave them, so a check
+/// makes one hash lookup (the name), not two.
+#[derive(Default, Clone)]
+pub(crate) struct Snapshot {
+    namespaces: Vec<Arc<Namespace>>,
+}
+
+impl Snapshot {
+    #[inline]
+    fn namespace(&self, index: usize) -> Option<&Arc<Namespace>> {
+        self.namespaces.get(index)
+    }
+
+    fn namespace_mut(&mut self, index: usize) -> &mut Namespace {
+        if self.namespaces.len() <= index {
+            self.namespaces.resize_with(index + 1, Default::default);
+        }
+        Arc::make_mut(&mut self.namespaces[index])
+    }
+}
+
+/// Gives every namespace a small number, for [`Snapshot`].
+#[derive(Default)]
+struct NamespaceRegistry {
+    indices: FxHashMap<Arc<str>, usize>,
+}
+
+impl NamespaceRegistry {
+    fn index(&mut self, namespace: &str) -> usize {
+        if let Some(&i) = self.indices.get(namespace) {
+            return i;
+        }
+        let i = self.indices.len();
+        self.indices.insert(Arc::from(namespace), i);
+        i
+    }
+}
+
+/// One change to apply to the replica.
+#[derive(Debug)]
+pub(crate) enum Apply {
+    /// Insert or replace. A local write's result only replaces an older
+    /// version; an authoritative one (just read from the shared storage)
+    /// replaces whatever differs.
+    Upsert {
+        key: String,
+        switch: Switch,
+        authoritative: bool,
+    },
+    /// Remove.
+    Remove { key: String },
+}
+
+pub(crate) struct Shared {
+    replica: ArcSwap<Snapshot>,
+    apply_lock: Mutex<NamespaceRegistry>,
+    storage: Box<dyn Storage>,
+    autocreate: bool,
+    pub(crate) signals: Signals,
+    pub(crate) overrides: Overrides,
+    sync: Mutex<SyncStatus>,
+}
+
+/// The entry point: registers, changes and checks switches.
+///
+/// Checks (`active`, `variant`, …) are synchronous, never fail, never block
+/// on I/O and do not allocate: they read an in-process snapshot. Writes are
+/// `async`, go through the storage, and then update the snapshot.
+/// Cloning a manager is cheap; clones share everything.
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let manager = gate::Manager::in_memory();
+/// manager.set_percentage("new_search", 80).await?;
+/// assert!(manager.active("new_search", "443301"));  // bucket 5
+/// assert!(!manager.active("new_search", "44488"));  // bucket 88
+/// # Ok::<_, gate::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Manager {
+    shared: Arc<Shared>,
+    namespace: Arc<str>,
+    namespace_index: usize,
+}
+
+impl fmt::Debug for Manager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Manager")
+            .field("namespace", &self.namespace)
+            .field("storage", &self.shared.storage)
+            .field("autocreate", &self.shared.autocreate)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`Manager`].
+///
+/// # Examples
+///
+/// ```
+/// let manager = gate::Manager::builder().autocreate(true).build();
+/// # let _ = manager;
+/// ```
+#[derive(Debug, Default)]
+#[must_use]
+pub struct Builder {
+    storage: Option<Box<dyn Storage>>,
+    autocreate: bool,
+}
+
+impl Builder {
+    /// The storage (default: a new [`MemoryStorage`]).
+    pub fn storage(mut self, storage: impl Storage) -> Self {
+        self.storage = Some(Box::new(storage));
+        self
+    }
+
+    /// Register unknown switches (disabled) when they are first checked.
+    pub fn autocreate(mut self, autocreate: bool) -> Self {
+        self.autocreate = autocreate;
+        self
+    }
+
+    /// The manager. Its replica starts with what the storage holds when it
+    /// can answer at once (the memory storage can), else empty and filled
+    /// in the background.
+    pub fn build(self) -> Manager {
+        let storage = self
+            .storage
+            .unwrap_or_else(|| Box::new(MemoryStorage::new()));
+        let manager = Manager::from_parts(
+            storage,
+            self.autocreate,
+            SyncStatus {
+                connected: true,
+                last_sync: Some(std::time::SystemTime::now()),
+                source: ReplicaSource::Storage,
+                last_error: None,
+            },
+        );
+        match manager.shared.storage.load_now() {
+            Some(Ok(records)) => manager.shared.replace_all(records),
+            Some(Err(e)) => tracing::warn!(error = %e, "gate: could not load the storage"),
+            None => {
+                let background = manager.clone();
+                spawn_write(async move {
+                    match background.shared.storage.load().await {
+                        Ok(records) => background.shared.replace_all(records),
+                        Err(e) => tracing::warn!(error = %e, "gate: could not load the storage"),
+                    }
+                });
+            }
+        }
+        manager
+    }
+
+    /// Switches to the Redis storage at `url` (`redis://[:password@]host:port/db`);
+    /// finish with [`RedisBuilder::build`](crate::storage::RedisBuilder::build).
+    #[cfg(feature = "redis")]
+    pub fn redis(self, url: impl Into<String>) -> crate::storage::RedisBuilder {
+        crate::storage::RedisBuilder::new(url.into(), self.autocreate)
+    }
+}
+
+/// Runs a write in the background: on the current tokio runtime if there
+/// is one, else on a short-lived thread with its own runtime.
+fn spawn_write(future: impl std::future::Future<Output = ()> + Send + 'static) {
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        handle.spawn(future);
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("gate-write".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime.block_on(future),
+                Err(e) => tracing::error!(error = %e, "gate: no runtime for a background write"),
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "gate: could not start a background write");
+    }
+}
+
+impl Shared {
+    pub(crate) fn set_sync(&self, change: impl FnOnce(&mut SyncStatus)) {
+        change(&mut self.sync.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    fn lock_registry(&self) -> std::sync::MutexGuard<'_, NamespaceRegistry> {
+        self.apply_lock.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn replace_all(&self, records: Vec<Record>) {
+        let mut registry = self.lock_registry();
+        let mut snapshot = Snapshot::default();
+        for Record { key, switch } in records {
+            let (ns, name) = split_key(&key);
+            snapshot
+                .namespace_mut(registry.index(ns))
+                .insert(Arc::from(name), Arc::new(switch));
+        }
+        self.replica.store(Arc::new(snapshot));
+    }
+
+    /// Applies changes to the replica, then fires the signals of those that
+    /// changed it (registered, updated or unregistered).
+    pub(crate) fn apply(&self, changes: Vec<Apply>, origin: Origin) {
+        let mut events: Vec<ReplicaEvent> = Vec::new();
+        {
+            let mut registry = self.lock_registry();
+            let mut snapshot = Snapshot::clone(&self.replica.load());
+            for change in changes {
+                let key = match &change {
+                    Apply::Upsert { key, .. } | Apply::Remove { key } => key.clone(),
+                };
+                let (ns, name) = split_key(&key);
+                let namespace = snapshot.namespace_mut(registry.index(ns));
+                let previous = namespace.get(name).cloned();
+                match change {
+                    Apply::Upsert {
+                        switch,
+                        authoritative,
+                        ..
+                    } => {
+                        let replace = match &previous {
+                            None => true,
+                            Some(p) if authoritative => **p != switch,
+                            Some(p) => switch.version > p.version,
+                        };
+                        if replace {
+                            let current = Arc::new(switch);
+                            namespace.insert(Arc::from(name), current.clone());
+                            events.push((key, previous, Some(current)));
+                        }
+                    }
+                    Apply::Remove { .. } => {
+                        if let Some(removed) = namespace.remove(name) {
+                            events.push((key, Some(removed), None));
+                        }
+                    }
+                }
+            }
+            self.replica.store(Arc::new(snapshot));
+        }
+        let signals = &self.signals;
+        for (key, previous, current) in events {
+            let namespace = split_key(&key).0.to_owned();
+            match (previous, current) {
+                (None, Some(switch)) => signals.switch_registered.emit_with(|| SwitchRegistered {
+                    namespace,
+                    switch,
+                    origin,
+                }),
+                (Some(previous), Some(current)) => {
+                    signals.switch_updated.emit_with(|| SwitchUpdated {
+                        namespace,
+                        previous,
+                        current,
+                        origin,
+                    })
+                }
+                (Some(switch), None) => {
+                    signals
+                        .switch_unregistered
+                        .emit_with(|| SwitchUnregistered {
+                            namespace,
+                            switch,
+                            origin,
+                        })
+                }
+                (None, None) => {}
+            }
+        }
+    }
+
+    /// The replica's copy of the switch at `key`.
+    pub(crate) fn replica_switch(&self, key: &str) -> Option<Arc<Switch>> {
+        let (ns, name) = split_key(key);
+        let index = *self.lock_registry().indices.get(ns)?;
+        self.replica.load().namespace(index)?.get(name).cloned()
+    }
+
+    /// Every switch of the replica, with its key.
+    pub(crate) fn replica_records(&self) -> Vec<Record> {
+        let names: Vec<(usize, Arc<str>)> = self
+            .lock_registry()
+            .indices
+            .iter()
+            .map(|(ns, i)| (*i, ns.clone()))
+            .collect();
+        let snapshot = self.replica.load();
+        let mut records = Vec::new();
+        for (index, ns) in names {
+            if let Some(namespace) = snapshot.namespace(index) {
+                for (name, switch) in namespace.iter() {
+                    records.push(Record {
+                        key: key_of(&ns, name),
+                        switch: Switch::clone(switch),
+                    });
+                }
+            }
+        }
+        records
+    }
+}
+
+/// The outcome of judging one input against a selective switch's rules.
+enum Verdict {
+    Abstain,
+    Yes,
+    No,
+}
+
+impl Manager {
+    pub(crate) fn from_parts(
+        storage: Box<dyn Storage>,
+        autocreate: bool,
+        sync: SyncStatus,
+    ) -> Manager {
+        let manager = Manager {
+            shared: Arc::new(Shared {
+                replica: ArcSwap::from_pointee(Snapshot::default()),
+                apply_lock: Mutex::new(NamespaceRegistry::default()),
+                storage,
+                autocreate,
+                signals: Signals::default(),
+                overrides: Overrides::default(),
+                sync: Mutex::new(sync),
+            }),
+            namespace: Arc::from(""),
+            namespace_index: 0,
+        };
+        manager.shared.lock_registry().index("");
+        manager
+    }
+
+    /// How the replica stands with the storage: connected or not, when it
+    /// last matched the whole storage, and where its switches came from.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let status = gate::Manager::in_memory().sync_status();
+    /// assert!(status.connected);
+    /// ```
+    pub fn sync_status(&self) -> SyncStatus {
+        self.shared
+            .sync
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// A manager with in-memory storage and default settings.
+    pub fn in_memory() -> Manager {
+        Manager::builder().build()
+    }
+
+    /// A builder, to choose the storage and settings.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// This manager's namespace (`""` for the root, `a.b` when nested).
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The signals (shared by every namespace of this manager).
+    pub fn signals(&self) -> &Signals {
+        &self.shared.signals
+    }
+
+    /// A view of the same storage, settings and signals whose switches are
+    /// kept apart under `namespace` (stored as `namespace.name`). Nested
+    /// namespaces join with `.`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidNamespace`] for an empty namespace or one containing
+    /// `.` or `:`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let manager = gate::Manager::in_memory();
+    /// let germany = manager.namespaced("germany")?;
+    /// germany.enable_for_all("booze").await?;
+    /// assert!(germany.active("booze", ()));
+    /// assert!(!manager.active("booze", ()));
+    /// # Ok::<_, gate::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn namespaced(&self, namespace: &str) -> Result<Manager, Error> {
+        validate_namespace(namespace)?;
+        let full = key_of(&self.namespace, namespace);
+        let namespace_index = self.shared.lock_registry().index(&full);
+        Ok(Manager {
+            shared: self.shared.clone(),
+            namespace: Arc::from(full),
+            namespace_index,
+        })
+    }
+
+    fn key(&self, name: &str) -> String {
+        key_of(&self.namespace, name)
+    }
+
+    // ----- checks -------------------------------------------------------
+
+    /// Whether `name` is active for the context's inputs followed by
+    /// `inputs`. Unknown switches are off (and registered, disabled, with
+    /// autocreate).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let manager = gate::Manager::in_memory();
+    /// manager.allow("beta", 42u64).await?;
+    /// assert!(manager.active("beta", 42u64));
+    /// assert!(manager.active("beta", "42"));
+    /// assert!(!manager.active("beta", 7u64));
+    /// # Ok::<_, gate::Error>(())
+    /// # }).unwrap();
+    /// ```
+    #[inline]
+    pub fn active(&self, name: &str, inputs: impl Inputs) -> bool {
+        self.check(name, &inputs, false).unwrap_or(false)
+    }
+
+    /// Like [`active`](Self::active) but ignores the context: only `inputs`
+    /// are judged.
+    #[inline]
+    pub fn active_exclusive(&self, name: &str, inputs: impl Inputs) -> bool {
+        self.check(name, &inputs, true).unwrap_or(false)
+    }
+
+    /// Like [`active`](Self::active), but an unknown switch is an error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] when no switch is named `name` (even with
+    /// autocreate, which registers it).
+    pub fn try_active(&self, name: &str, inputs: impl Inputs) -> Result<bool, Error> {
+        self.check(name, &inputs, false)
+            .ok_or_else(|| Error::NotFound {
+                name: name.to_owned(),
+            })
+    }
+
+    /// The variant of `name` for the first input with an identity:
+    /// `None` when the switch is off for the inputs, has no variants, or
+    /// no input has an identity; else the index of the variant picked by
+    /// `crc32(identity) % n` (or by cumulative weight when weighted).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let manager = gate::Manager::in_memory();
+    /// manager.register(gate::Switch::new("layout").state(gate::State::Global).variants(["a", "b", "c"])).await?;
+    /// // crc32("443301") = 816037905, % 3 = 0
+    /// assert_eq!(manager.variant("layout", "443301"), Some(0));
+    /// # Ok::<_, gate::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn variant(&self, name: &str, inputs: impl Inputs) -> Option<usize> {
+        if !self.check(name, &inputs, false)? {
+            return None;
+        }
+        let snapshot = self.shared.replica.load();
+        let switch = snapshot.namespace(self.namespace_index)?.get(name)?;
+        context::with_current(&mut |ctx| {
+            let chain = Chain {
+                first: ctx,
+                then: &inputs,
+            };
+            let mut hash = None;
+            let _ = chain.each(&mut |input| match input.identity() {
+                Some(id) => {
+                    hash = Some(id.with_text(|t| crate::bucket::crc32(t.as_bytes())));
+                    ControlFlow::Break(())
+                }
+                None => ControlFlow::Continue(()),
+            });
+            switch.pick_variant(hash?)
+        })
+    }
+
+    /// hanoi's check without a user: the switch exists and is not
+    /// disabled (a kill-switch test). A selective switch at 0% is enabled
+    /// but active for no one. Test overrides win.
+    pub fn is_enabled(&self, name: &str) -> bool {
+        if let Some(forced) = self.shared.overrides.get(&self.namespace, name) {
+            return forced;
+        }
+        let snapshot = self.shared.replica.load();
+        snapshot
+            .namespace(self.namespace_index)
+            .and_then(|ns| ns.get(name))
+            .is_some_and(|s| s.state != State::Disabled)
+    }
+
+    /// `None` when the switch is unknown.
+    #[inline]
+    fn check(&self, name: &str, inputs: &dyn Inputs, exclusive: bool) -> Option<bool> {
+        let snapshot = self.shared.replica.load();
+        let namespace = snapshot.namespace(self.namespace_index);
+        let decided = self.decide(namespace, name, inputs, exclusive);
+        let signals = &self.shared.signals;
+        match decided {
+            None => {
+                drop(snapshot);
+                self.autocreate(name);
+            }
+            Some(active) => {
+                signals
+                    .switch_checked
+                    .emit_with(|| self.checked_event(name, active));
+                if active {
+                    signals
+                        .switch_active
+                        .emit_with(|| self.checked_event(name, true));
+                }
+            }
+        }
+        decided
+    }
+
+    fn checked_event(&self, name: &str, active: bool) -> SwitchChecked {
+        SwitchChecked {
+            namespace: self.namespace.to_string(),
+            switch: name.to_owned(),
+            active,
+        }
+    }
+
+    /// The decision for `name` (overrides, concent, state, rules), or
+    /// `None` if the switch is unknown and not overridden. The context is
+    /// only read when a selective switch needs inputs.
+    fn decide(
+        &self,
+        namespace: Option<&Arc<Namespace>>,
+        name: &str,
+        inputs: &dyn Inputs,
+        exclusive: bool,
+    ) -> Option<bool> {
+        if let Some(forced) = self.shared.overrides.get(&self.namespace, name) {
+            return Some(forced);
+        }
+        let switch = namespace?.get(name)?;
+        if switch.concent {
+            if let Some(parent) = parent_of(name) {
+                if self.decide(namespace, parent, inputs, exclusive) == Some(false) {
+                    return Some(false);
+                }
+            }
+        }
+        Some(match switch.state {
+            State::Disabled => false,
+            State::Global => true,
+            State::Selective if exclusive => self.selective(
+                switch,
+                &Chain {
+                    first: &[],
+                    then: inputs,
+                },
+            ),
+            State::Selective => context::with_current(&mut |ctx| {
+                self.selective(
+                    switch,
+                    &Chain {
+                        first: ctx,
+                        then: inputs,
+                    },
+                )
+            }),
+        })
+    }
+
+    fn selective(&self, switch: &Switch, inputs: &Chain<'_>) -> bool {
+        if !switch.users.is_empty() {
+            let allowed = inputs.each(&mut |input| match input.identity() {
+                Some(id) if id.with_text(|t| switch.users.contains(t)) => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            });
+            if allowed.is_break() {
+                return true;
+            }
+        }
+        if switch.conditions.is_empty() {
+            return false;
+        }
+        let mut judged = false;
+        let mut verdict = false;
+        let _ = inputs.each(&mut |input| match self.judge(switch, input) {
+            Verdict::Abstain => ControlFlow::Continue(()),
+            Verdict::Yes => {
+                judged = true;
+                verdict = true;
+                if switch.compounded {
+                    ControlFlow::Continue(())
+                } else {
+                    ControlFlow::Break(())
+                }
+            }
+            Verdict::No => {
+                judged = true;
+                if switch.compounded {
+                    verdict = false;
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            }
+        });
+        judged && verdict
+    }
+
+    /// Judges one input by the conditions that apply to it.
+    fn judge(&self, switch: &Switch, input: &dyn Arguments) -> Verdict {
+        let kind = input.kind();
+        let salt = switch.salt.as_deref();
+        // The identity is read at most once, and only if a rule needs it.
+        let mut identity = None;
+        let mut applicable = false;
+        for condition in &switch.conditions {
+            let result = match &condition.argument {
+                Argument::Kind(k) if k == kind => {
+                    condition.judge_attribute(input.attribute(&condition.attribute), salt)
+                }
+                Argument::Kind(_) => continue,
+                Argument::Identity => match identity.get_or_insert_with(|| input.identity()) {
+                    Some(id) => condition.judge_identity(id, salt),
+                    None => continue,
+                },
+            };
+            applicable = true;
+            let held = result.unwrap_or_else(|error| {
+                self.condition_error(switch, condition, input, error);
+                false
+            });
+            match (switch.compounded, held) {
+                (true, false) => return Verdict::No,
+                (false, true) => return Verdict::Yes,
+                _ => {}
+            }
+        }
+        match (applicable, switch.compounded) {
+            (false, _) => Verdict::Abstain,
+            (true, true) => Verdict::Yes,
+            (true, false) => Verdict::No,
+        }
+    }
+
+    #[cold]
+    fn condition_error(
+        &self,
+        switch: &Switch,
+        condition: &Condition,
+        input: &dyn Arguments,
+        error: crate::operator::ConditionError,
+    ) {
+        tracing::debug!(switch = %switch.name, %condition, kind = input.kind(), %error, "gate: condition could not be applied");
+        self.shared
+            .signals
+            .condition_apply_error
+            .emit_with(|| ConditionApplyError {
+                namespace: self.namespace.to_string(),
+                switch: switch.name.clone(),
+                condition: condition.clone(),
+                input_kind: input.kind().to_owned(),
+                error,
+            });
+    }
+
+    #[cold]
+    fn autocreate(&self, name: &str) {
+        if !self.shared.autocreate || validate_name(name).is_err() {
+            return;
+        }
+        let key = self.key(name);
+        let switch = Switch::new(name);
+        match self.shared.storage.insert_now(&key, switch.clone()) {
+            Some(Ok(stored)) => self.applied(key, stored),
+            Some(Err(_)) => {}
+            None => {
+                let manager = self.clone();
+                spawn_write(async move {
+                    match manager.shared.storage.insert(&key, switch).await {
+                        Ok(stored) => manager.applied(key, stored),
+                        Err(Error::AlreadyExists { .. }) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, switch = %key, "gate: autocreate failed")
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    // ----- reads ----------------------------------------------------------
+
+    /// A copy of the switch named `name`, as the replica holds it.
+    pub fn switch(&self, name: &str) -> Option<Switch> {
+        let snapshot = self.shared.replica.load();
+        snapshot
+            .namespace(self.namespace_index)?
+            .get(name)
+            .map(|s| Switch::clone(s))
+    }
+
+    /// Every switch of this namespace, sorted by name.
+    pub fn switches(&self) -> Vec<Switch> {
+        let snapshot = self.shared.replica.load();
+        let mut all: Vec<Switch> = snapshot
+            .namespace(self.namespace_index)
+            .map(|ns| ns.values().map(|s| Switch::clone(s)).collect())
+            .unwrap_or_default();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    // ----- writes -----------------------------------------------------------
+
+    fn applied(&self, key: String, stored: Switch) {
+        self.shared.apply(
+            vec![Apply::Upsert {
+                key,
+                switch: stored,
+                authoritative: false,
+            }],
+            Origin::Local,
+        );
+    }
+
+    /// Registers a new switch and returns it as stored (version 1).
+    ///
+    /// # Errors
+    ///
+    /// A validation error (name, conditions, variants),
+    /// [`Error::AlreadyExists`], or a storage error.
+    pub async fn register(&self, switch: Switch) -> Result<Switch, Error> {
+        switch.validate()?;
+        let key = self.key(&switch.name);
+        let stored = self.shared.storage.insert(&key, switch).await?;
+        self.applied(key, stored.clone());
+        Ok(stored)
+    }
+
+    /// Stores `switch` if the stored one is still at `switch.version`
+    /// (the version it was read at); returns the new switch.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`] when someone else changed it since it was read
+    /// (nothing is written: read it again, or use [`modify`](Self::modify)),
+    /// [`Error::NotFound`], a validation or storage error.
+    pub async fn update(&self, switch: Switch) -> Result<Switch, Error> {
+        switch.validate()?;
+        let key = self.key(&switch.name);
+        let (_, current) = self.shared.storage.update(&key, switch).await?;
+        self.applied(key, current.clone());
+        Ok(current)
+    }
+
+    /// Reads the stored switch, lets `change` edit it, and writes it back,
+    /// retrying from a fresh read when someone else wrote in between. No
+    /// write happens if `change` leaves the switch as it was.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`], a validation error of the edited switch (the
+    /// name cannot be changed), a storage error, or [`Error::Conflict`]
+    /// after many failed attempts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let manager = gate::Manager::in_memory();
+    /// manager.register(gate::Switch::new("beta")).await?;
+    /// let beta = manager.modify("beta", |s| s.state = gate::State::Global).await?;
+    /// assert_eq!(beta.version, 2);
+    /// # Ok::<_, gate::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn modify(
+        &self,
+        name: &str,
+        change: impl FnMut(&mut Switch),
+    ) -> Result<Switch, Error> {
+        self.read_modify_write(name, false, change).await
+    }
+
+    async fn read_modify_write(
+        &self,
+        name: &str,
+        create: bool,
+        mut change: impl FnMut(&mut Switch),
+    ) -> Result<Switch, Error> {
+        validate_name(name)?;
+        let key = self.key(name);
+        let mut last_error = None;
+        for _ in 0..MODIFY_ATTEMPTS {
+            let stored = self.shared.storage.get(&key).await?;
+            let Some(current) = stored else {
+                if !create {
+                    return Err(Error::NotFound {
+                        name: name.to_owned(),
+                    });
+                }
+                let mut fresh = Switch::new(name).state(State::Selective);
+                change(&mut fresh);
+                fresh.name = name.to_owned();
+                fresh.validate()?;
+                match self.shared.storage.insert(&key, fresh).await {
+                    Ok(stored) => {
+                        self.applied(key, stored.clone());
+                        return Ok(stored);
+                    }
+                    Err(e @ Error::AlreadyExists { .. }) => {
+                        last_error = Some(e);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            let mut next = current.clone();
+            change(&mut next);
+            if next.name != current.name {
+                return Err(Error::InvalidName {
+                    name: next.name,
+                    reason: "modify cannot rename a switch: register the new name and unregister the old",
+                });
+            }
+            next.version = current.version;
+            if next == current {
+                return Ok(current);
+            }
+            next.validate()?;
+            match self.shared.storage.update(&key, next).await {
+                Ok((_, current)) => {
+                    self.applied(key, current.clone());
+                    return Ok(current);
+                }
+                Err(e @ (Error::Conflict { .. } | Error::NotFound { .. })) => last_error = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_error.unwrap_or(Error::NotFound {
+            name: name.to_owned(),
+        }))
+    }
+
+    /// Removes `name` and all its descendants (`name:…`); returns what was
+    /// removed (empty if nothing was there).
+    ///
+    /// # Errors
+    ///
+    /// A name or storage error.
+    pub async fn unregister(&self, name: &str) -> Result<Vec<Switch>, Error> {
+        validate_name(name)?;
+        let removed = self.shared.storage.remove_tree(&self.key(name)).await?;
+        self.shared.apply(
+            removed
+                .iter()
+                .map(|r| Apply::Remove { key: r.key.clone() })
+                .collect(),
+            Origin::Local,
+        );
+        Ok(removed.into_iter().map(|r| r.switch).collect())
+    }
+
+    // ----- the rollout shortcuts ----------------------------------------
+
+    /// Makes the switch selective (its users and rules apply), creating it
+    /// if needed.
+    ///
+    /// # Errors
+    ///
+    /// A name or storage error.
+    pub async fn enable(&self, name: &str) -> Result<Switch, Error> {
+        self.read_modify_write(name, true, |s| s.state = State::Selective)
+            .await
+    }
+
+    /// Makes the switch global (on for everybody), creating it if needed.
+    ///
+    /// # Errors
+    ///
+    /// A name or storage error.
+    pub async fn enable_for_all(&self, name: &str) -> Result<Switch, Error> {
+        self.read_modify_write(name, true, |s| s.state = State::Global)
+            .await
+    }
+
+    /// Disables the switch (rules are kept), creating it if needed.
+    ///
+    /// # Errors
+    ///
+    /// A name or storage error.
+    pub async fn disable(&self, name: &str) -> Result<Switch, Error> {
+        self.read_modify_write(name, true, |s| s.state = State::Disabled)
+            .await
+    }
+
+    /// Turns an enabled switch off, and a disabled one on: selective if it
+    /// has users or conditions (so they apply again), else global. A new
+    /// switch is created disabled and then toggled, so it becomes global.
+    ///
+    /// # Errors
+    ///
+    /// A name or storage error.
+    pub async fn toggle(&self, name: &str) -> Result<Switch, Error> {
+        self.read_modify_write(name, true, |s| {
+            // A switch not stored yet (version 0) counts as disabled.
+            s.state = if s.version == 0 || s.state == State::Disabled {
+                toggled_on(s)
+            } else {
+                State::Disabled
+            };
+        })
+        .await
+    }
+
+    /// Sets the identity percentage (`0..=100`): the identities whose
+    /// bucket is below it are on. Replaces an earlier percentage; creates
+    /// the switch (selective) if needed; leaves the state of an existing
+    /// switch alone.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPercentage`] above 100, a name or storage error.
+    pub async fn set_percentage(&self, name: &str, percentage: u32) -> Result<Switch, Error> {
+        let p = check_percentage(percentage)?;
+        self.read_modify_write(name, true, |s| {
+            let condition = Condition::identity(Operator::Percent(p));
+            let existing = s.conditions.iter_mut().find(|c| {
+                c.argument == Argument::Identity
+                    && !c.negative
+                    && matches!(c.operator, Operator::Percent(_))
+            });
+            match existing {
+                Some(c) => *c = condition,
+                None => s.conditions.push(condition),
+            }
+        })
+        .await
+    }
+
+    /// Adds `id` to the allow-list (creating the switch, selective, if
+    /// needed). On Redis this is one `SADD`, not a rewrite of the switch.
+    ///
+    /// # Errors
+    ///
+    /// A name or storage error.
+    pub async fn allow(&self, name: &str, id: impl fmt::Display) -> Result<Switch, Error> {
+        self.change_users(name, id.to_string(), true).await
+    }
+
+    /// Removes `id` from the allow-list (creating the switch if needed).
+    ///
+    /// # Errors
+    ///
+    /// A name or storage error.
+    pub async fn disallow(&self, name: &str, id: impl fmt::Display) -> Result<Switch, Error> {
+        self.change_users(name, id.to_string(), false).await
+    }
+
+    async fn change_users(&self, name: &str, id: String, add: bool) -> Result<Switch, Error> {
+        validate_name(name)?;
+        let key = self.key(name);
+        let ids = [id];
+        for _ in 0..MODIFY_ATTEMPTS {
+            let storage = &self.shared.storage;
+            let in_place = if add {
+                storage.add_users(&key, &ids)
+            } else {
+                storage.remove_users(&key, &ids)
+            };
+            let Some(in_place) = in_place else {
+                break;
+            };
+            match in_place.await {
+                Ok(changed) => return self.applied_users(&key, &ids, add, changed).await,
+                Err(Error::NotFound { .. }) => {
+                    let mut fresh = Switch::new(name).state(State::Selective);
+                    if add {
+                        fresh.users.insert(ids[0].as_str());
+                    }
+                    match storage.insert(&key, fresh).await {
+                        Ok(stored) => {
+                            self.applied(key.clone(), stored.clone());
+                            return Ok(stored);
+                        }
+                        Err(Error::AlreadyExists { .. }) => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let id = &ids[0];
+        self.read_modify_write(name, true, |s| {
+            if add {
+                s.users.insert(id.as_str());
+            } else {
+                s.users.remove(id);
+            }
+        })
+        .await
+    }
+
+    /// Brings the replica up to date after an in-place allow-list change.
+    async fn applied_users(
+        &self,
+        key: &str,
+        ids: &[String],
+        add: bool,
+        changed: UsersChanged,
+    ) -> Result<Switch, Error> {
+        let known = self.shared.replica_switch(key);
+        if let Some(known) =
+            known.filter(|k| changed.changed == 0 || k.version + 1 == changed.version)
+        {
+            if changed.changed == 0 && known.version == changed.version {
+                return Ok(Switch::clone(&known));
+            }
+            if changed.changed > 0 {
+                let mut next = Switch::clone(&known);
+                for id in ids {
+                    if add {
+                        next.users.insert(id.as_str());
+                    } else {
+                        next.users.remove(id);
+                    }
+                }
+                next.version = changed.version;
+                self.applied(key.to_owned(), next.clone());
+                return Ok(next);
+            }
+        }
+        // The replica is behind: read the switch as stored.
+        let stored = self
+            .shared
+            .storage
+            .get(key)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                name: split_key(key).1.to_owned(),
+            })?;
+        self.shared.apply(
+            vec![Apply::Upsert {
+                key: key.to_owned(),
+                switch: stored.clone(),
+                authoritative: true,
+            }],
+            Origin::Local,
+        );
+        Ok(stored)
+    }
+
+    /// Turns the switch on for identities matching `regex` (an identity
+    /// `matches` condition; the same pattern is not added twice).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidRegex`], a name or storage error.
+    pub async fn allow_matching(&self, name: &str, regex: &str) -> Result<Switch, Error> {
+        let condition = Condition::identity(Operator::matches(regex)?);
+        self.read_modify_write(name, true, |s| {
+            if !s.conditions.contains(&condition) {
+                s.conditions.push(condition.clone());
+            }
+        })
+        .await
+    }
+}
+
+fn toggled_on(s: &Switch) -> State {
+    if s.users.is_empty() && s.conditions.is_empty() {
+        State::Global
+    } else {
+        State::Selective
+    }
+}

@@ -1,0 +1,162 @@
+//! Where switches are stored. Every manager keeps a replica of its storage
+//! in memory and answers checks from it; the storage is only touched by
+//! writes (and, for shared storages, by synchronisation).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::error::Error;
+use crate::switch::Switch;
+
+mod memory;
+#[cfg(feature = "redis")]
+mod redis;
+
+#[cfg(feature = "redis")]
+pub use self::redis::{RedisBuilder, RedisStorage};
+pub use memory::MemoryStorage;
+
+/// A boxed, sendable future, as storages return.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A stored switch with its key (`name`, or `namespace.name`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The storage key.
+    pub key: String,
+    /// The switch, with its stored version.
+    pub switch: Switch,
+}
+
+/// How a manager's replica stands with its storage, from
+/// [`Manager::sync_status`](crate::Manager::sync_status).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SyncStatus {
+    /// Whether the storage answers (always true in memory).
+    pub connected: bool,
+    /// When the replica last matched the whole storage.
+    pub last_sync: Option<std::time::SystemTime>,
+    /// Where the replica's switches came from.
+    pub source: ReplicaSource,
+    /// The last storage error, if the storage is not connected.
+    pub last_error: Option<String>,
+}
+
+/// Where a replica's switches came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReplicaSource {
+    /// From the storage itself.
+    Storage,
+    /// From the local snapshot file, because the storage was unreachable
+    /// at start-up; the storage's state replaces it once it answers.
+    SnapshotFile,
+    /// Nothing yet: the storage was unreachable at start-up and there was
+    /// no snapshot file.
+    Empty,
+}
+
+/// The outcome of [`Storage::add_users`] / [`Storage::remove_users`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsersChanged {
+    /// The switch's version after the call.
+    pub version: u64,
+    /// The ids that were actually added (or removed); 0 means no write.
+    pub changed: usize,
+}
+
+/// A storage back end.
+///
+/// Implementations must make every write atomic and versioned: `insert`
+/// stores version 1, `update` stores `version + 1` only if the stored
+/// version still equals the switch's `version`, else fails with
+/// [`Error::Conflict`]. The manager's conformance suite
+/// ([`crate::testing::conformance`]) checks these rules.
+pub trait Storage: Send + Sync + fmt::Debug + 'static {
+    /// Every stored switch.
+    fn load(&self) -> BoxFuture<'_, Result<Vec<Record>, Error>>;
+
+    /// One switch.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Switch>, Error>>;
+
+    /// Stores a new switch at version 1 and returns it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyExists`] if the key is taken.
+    fn insert<'a>(&'a self, key: &'a str, switch: Switch) -> BoxFuture<'a, Result<Switch, Error>>;
+
+    /// Replaces a switch if its stored version is `switch.version`;
+    /// returns the previous and the new switch.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`], or [`Error::Conflict`] if the version moved.
+    fn update<'a>(
+        &'a self,
+        key: &'a str,
+        switch: Switch,
+    ) -> BoxFuture<'a, Result<(Switch, Switch), Error>>;
+
+    /// Removes the switch at `key` and every descendant (`key:…`); returns
+    /// what was removed.
+    fn remove_tree<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Vec<Record>, Error>>;
+
+    /// Adds `ids` to the allow-list of the switch at `key` in place (one
+    /// `SADD` on Redis, not a rewrite of the switch). `None`: the storage
+    /// has no such operation and the manager uses `update` instead.
+    fn add_users<'a>(
+        &'a self,
+        key: &'a str,
+        ids: &'a [String],
+    ) -> Option<BoxFuture<'a, Result<UsersChanged, Error>>> {
+        let _ = (key, ids);
+        None
+    }
+
+    /// Removes `ids` from the allow-list in place; see
+    /// [`add_users`](Storage::add_users).
+    fn remove_users<'a>(
+        &'a self,
+        key: &'a str,
+        ids: &'a [String],
+    ) -> Option<BoxFuture<'a, Result<UsersChanged, Error>>> {
+        let _ = (key, ids);
+        None
+    }
+
+    /// Every stored switch, right now, if the storage can answer without
+    /// waiting (the memory storage can). Used when a manager is built.
+    fn load_now(&self) -> Option<Result<Vec<Record>, Error>> {
+        None
+    }
+
+    /// `insert` right now, if the storage can do it without waiting; used
+    /// by autocreate on the check path. `None` means "do it in the
+    /// background".
+    fn insert_now(&self, key: &str, switch: Switch) -> Option<Result<Switch, Error>> {
+        let _ = (key, switch);
+        None
+    }
+}
+
+/// The storage key of `name` in namespace `ns`.
+pub(crate) fn key_of(ns: &str, name: &str) -> String {
+    if ns.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{ns}.{name}")
+    }
+}
+
+/// Splits a storage key into namespace and name.
+pub(crate) fn split_key(key: &str) -> (&str, &str) {
+    key.rsplit_once('.').unwrap_or(("", key))
+}
+
+/// Whether `key` is `root` or one of its descendants.
+pub(crate) fn in_tree(key: &str, root: &str) -> bool {
+    key == root || (key.starts_with(root) && key[root.len()..].starts_with(':'))
+}

@@ -1,0 +1,885 @@
+//! Redis storage: every process of a fleet shares the switches, keeps a
+//! replica, and follows changes through pub/sub.
+//!
+//! Key layout, under a prefix (default `gate`):
+//!
+//! | key | type | holds |
+//! | --- | --- | --- |
+//! | `{prefix}:switches` | hash | storage key → switch JSON (allow-list and version left out) |
+//! | `{prefix}:versions` | hash | storage key → version, bumped atomically by every write |
+//! | `{prefix}:users:{key}` | set | the switch's allow-list |
+//! | `{prefix}:changes` | pub/sub channel | one JSON notification per write |
+//!
+//! Every write is one Lua script: it checks, writes, bumps the version and
+//! publishes, atomically. Storage keys are `name` or `namespace.name`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime};
+
+use futures_util::StreamExt;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    in_tree, split_key, BoxFuture, Record, ReplicaSource, Storage, SyncStatus, UsersChanged,
+};
+use crate::error::Error;
+use crate::manager::{Apply, Manager, Shared};
+use crate::signals::{Origin, RecordSkipped};
+use crate::switch::{Switch, Users};
+
+const INSERT: &str = r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return -1 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HDEL', KEYS[2], ARGV[1])
+local v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('DEL', KEYS[3])
+for i = 4, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+redis.call('PUBLISH', ARGV[3], cjson.encode({op = 'put', key = ARGV[1], version = v}))
+return v
+";
+
+const UPDATE: &str = r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {1, 0} end
+local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if cur ~= tonumber(ARGV[4]) then return {2, cur} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local n = tonumber(ARGV[5])
+for i = 6, 5 + n do redis.call('SADD', KEYS[3], ARGV[i]) end
+for i = 6 + n, #ARGV do redis.call('SREM', KEYS[3], ARGV[i]) end
+local v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('PUBLISH', ARGV[3], cjson.encode({op = 'put', key = ARGV[1], version = v}))
+return {0, v}
+";
+
+const USERS: &str = r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {1, 0, 0} end
+local changed = {}
+for i = 4, #ARGV do
+  local n
+  if ARGV[3] == 'allow' then n = redis.call('SADD', KEYS[3], ARGV[i])
+  else n = redis.call('SREM', KEYS[3], ARGV[i]) end
+  if n == 1 then table.insert(changed, ARGV[i]) end
+end
+local v
+if #changed > 0 then
+  v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+  redis.call('PUBLISH', ARGV[2], cjson.encode({op = ARGV[3], key = ARGV[1], version = v, ids = changed}))
+else
+  v = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+end
+return {0, v, #changed}
+";
+
+const REMOVE_TREE: &str = r"
+local removed = {}
+local out = {}
+for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if k == ARGV[1] or string.sub(k, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then
+    table.insert(removed, k)
+    table.insert(out, k)
+    table.insert(out, redis.call('HGET', KEYS[1], k))
+    table.insert(out, redis.call('HGET', KEYS[2], k) or '0')
+    redis.call('HDEL', KEYS[1], k)
+    redis.call('HDEL', KEYS[2], k)
+    redis.call('DEL', ARGV[3] .. k)
+  end
+end
+if #removed > 0 then
+  redis.call('PUBLISH', ARGV[2], cjson.encode({op = 'del', keys = removed}))
+end
+return out
+";
+
+/// A notification on the changes channel.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+enum Notification {
+    /// The switch at `key` was written: read it again.
+    Put { key: String, version: u64 },
+    /// These switches were removed.
+    Del { keys: Vec<String> },
+    /// These ids were added to the allow-list.
+    Allow {
+        key: String,
+        version: u64,
+        ids: Vec<String>,
+    },
+    /// These ids were removed from the allow-list.
+    Disallow {
+        key: String,
+        version: u64,
+        ids: Vec<String>,
+    },
+}
+
+#[derive(Debug)]
+struct Keys {
+    switches: String,
+    versions: String,
+    users_prefix: String,
+    channel: String,
+}
+
+impl Keys {
+    fn new(prefix: &str) -> Self {
+        Keys {
+            switches: format!("{prefix}:switches"),
+            versions: format!("{prefix}:versions"),
+            users_prefix: format!("{prefix}:users:"),
+            channel: format!("{prefix}:changes"),
+        }
+    }
+
+    fn users(&self, key: &str) -> String {
+        format!("{}{key}", self.users_prefix)
+    }
+}
+
+struct Scripts {
+    insert: redis::Script,
+    update: redis::Script,
+    users: redis::Script,
+    remove_tree: redis::Script,
+}
+
+/// Switches in Redis, shared by every manager with the same URL and
+/// prefix. Build a manager on it with
+/// [`Manager::builder().redis(url)`](crate::Builder::redis).
+#[derive(Clone)]
+pub struct RedisStorage {
+    client: redis::Client,
+    connection: ConnectionManager,
+    keys: Arc<Keys>,
+    scripts: Arc<Scripts>,
+    timeout: Duration,
+    /// The URL without its password, for messages.
+    url: Arc<str>,
+}
+
+impl std::fmt::Debug for RedisStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStorage")
+            .field("url", &self.url)
+            .field("keys", &self.keys)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// Hides the password of a Redis URL.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl RedisStorage {
+    fn storage_error(&self, what: &str, error: impl std::fmt::Display) -> Error {
+        Error::Storage(format!("Redis at {} failed to {what}: {error}", self.url))
+    }
+
+    /// Runs a Redis call with the configured timeout.
+    async fn call<T>(
+        &self,
+        what: &str,
+        call: impl std::future::Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, Error> {
+        match tokio::time::timeout(self.timeout, call).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(self.storage_error(what, e)),
+            Err(_) => {
+                Err(self.storage_error(what, format_args!("no answer within {:?}", self.timeout)))
+            }
+        }
+    }
+
+    fn record_json(switch: &Switch) -> String {
+        let mut stored = switch.clone();
+        stored.users = Users::default();
+        stored.version = 0;
+        stored.to_json()
+    }
+
+    fn parse(key: &str, json: &str, version: u64, users: Vec<String>) -> Result<Switch, Error> {
+        let mut switch = Switch::from_json(json)?;
+        let name = split_key(key).1;
+        if switch.name != name {
+            return Err(Error::InvalidJson {
+                what: format!("switch {key:?}"),
+                reason: format!("the record is named {:?}", switch.name),
+            });
+        }
+        switch.version = version;
+        switch.users = users.into_iter().collect();
+        Ok(switch)
+    }
+
+    /// One switch as stored, `Err` with the parse error if malformed.
+    async fn fetch(&self, key: &str) -> Result<Option<Result<Switch, Error>>, Error> {
+        let mut connection = self.connection.clone();
+        let (json, version, users): (Option<String>, Option<u64>, Vec<String>) = self
+            .call(
+                "read a switch",
+                redis::pipe()
+                    .atomic()
+                    .hget(&self.keys.switches, key)
+                    .hget(&self.keys.versions, key)
+                    .smembers(self.keys.users(key))
+                    .query_async(&mut connection),
+            )
+            .await?;
+        Ok(json.map(|json| Self::parse(key, &json, version.unwrap_or(0), users)))
+    }
+
+    /// Every switch as stored; malformed ones come back as errors.
+    async fn fetch_all(&self) -> Result<Vec<(String, Result<Switch, Error>)>, Error> {
+        let mut connection = self.connection.clone();
+        let (records, versions): (HashMap<String, String>, HashMap<String, u64>) = self
+            .call(
+                "read the switches",
+                redis::pipe()
+                    .atomic()
+                    .hgetall(&self.keys.switches)
+                    .hgetall(&self.keys.versions)
+                    .query_async(&mut connection),
+            )
+            .await?;
+        let keys: Vec<String> = records.keys().cloned().collect();
+        let mut users: Vec<Vec<String>> = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(1000) {
+            let mut pipe = redis::pipe();
+            for key in chunk {
+                pipe.smembers(self.keys.users(key));
+            }
+            let part: Vec<Vec<String>> = self
+                .call("read the allow-lists", pipe.query_async(&mut connection))
+                .await?;
+            users.extend(part);
+        }
+        Ok(keys
+            .into_iter()
+            .zip(users)
+            .map(|(key, users)| {
+                let version = versions.get(&key).copied().unwrap_or(0);
+                let parsed = Self::parse(&key, &records[&key], version, users);
+                (key, parsed)
+            })
+            .collect())
+    }
+
+    async fn users_script(
+        &self,
+        key: &str,
+        ids: &[String],
+        op: &str,
+    ) -> Result<UsersChanged, Error> {
+        let mut connection = self.connection.clone();
+        let mut invocation = self.scripts.users.prepare_invoke();
+        invocation
+            .key(&self.keys.switches)
+            .key(&self.keys.versions)
+            .key(self.keys.users(key))
+            .arg(key)
+            .arg(&self.keys.channel)
+            .arg(op)
+            .arg(ids);
+        let (status, version, changed): (u8, u64, usize) = self
+            .call(
+                "change an allow-list",
+                invocation.invoke_async(&mut connection),
+            )
+            .await?;
+        if status == 1 {
+            return Err(Error::NotFound {
+                name: split_key(key).1.to_owned(),
+            });
+        }
+        Ok(UsersChanged { version, changed })
+    }
+}
+
+impl Storage for RedisStorage {
+    fn load(&self) -> BoxFuture<'_, Result<Vec<Record>, Error>> {
+        Box::pin(async move {
+            Ok(self
+                .fetch_all()
+                .await?
+                .into_iter()
+                .filter_map(|(key, switch)| switch.ok().map(|switch| Record { key, switch }))
+                .collect())
+        })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
+        Box::pin(async move { self.fetch(key).await?.transpose() })
+    }
+
+    fn insert<'a>(&'a self, key: &'a str, switch: Switch) -> BoxFuture<'a, Result<Switch, Error>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let users: Vec<&str> = switch.users.iter().collect();
+            let mut invocation = self.scripts.insert.prepare_invoke();
+            invocation
+                .key(&self.keys.switches)
+                .key(&self.keys.versions)
+                .key(self.keys.users(key))
+                .arg(key)
+                .arg(Self::record_json(&switch))
+                .arg(&self.keys.channel)
+                .arg(users);
+            let version: i64 = self
+                .call(
+                    "register a switch",
+                    invocation.invoke_async(&mut connection),
+                )
+                .await?;
+            if version < 0 {
+                return Err(Error::AlreadyExists { name: switch.name });
+            }
+            let mut stored = switch;
+            stored.version = version as u64;
+            Ok(stored)
+        })
+    }
+
+    fn update<'a>(
+        &'a self,
+        key: &'a str,
+        switch: Switch,
+    ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
+        Box::pin(async move {
+            let not_found = || Error::NotFound {
+                name: switch.name.clone(),
+            };
+            // The current allow-list, to send only its difference; the
+            // script's version check makes the pair consistent.
+            let previous = self.fetch(key).await?.ok_or_else(not_found)?;
+            let previous = match previous {
+                Ok(previous) => previous,
+                // A malformed record can be repaired by an update.
+                Err(_) => Switch::new(split_key(key).1),
+            };
+            let added: Vec<&str> = switch
+                .users
+                .iter()
+                .filter(|id| !previous.users.contains(id))
+                .collect();
+            let removed: Vec<&str> = previous
+                .users
+                .iter()
+                .filter(|id| !switch.users.contains(id))
+                .collect();
+            let mut connection = self.connection.clone();
+            let mut invocation = self.scripts.update.prepare_invoke();
+            invocation
+                .key(&self.keys.switches)
+                .key(&self.keys.versions)
+                .key(self.keys.users(key))
+                .arg(key)
+                .arg(Self::record_json(&switch))
+                .arg(&self.keys.channel)
+                .arg(switch.version)
+                .arg(added.len())
+                .arg(added)
+                .arg(removed);
+            let (status, version): (u8, u64) = self
+                .call("update a switch", invocation.invoke_async(&mut connection))
+                .await?;
+            match status {
+                0 => {
+                    let mut current = switch;
+                    current.version = version;
+                    Ok((previous, current))
+                }
+                1 => Err(not_found()),
+                _ => Err(Error::Conflict {
+                    name: switch.name,
+                    expected: switch.version,
+                    found: version,
+                }),
+            }
+        })
+    }
+
+    fn remove_tree<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let mut invocation = self.scripts.remove_tree.prepare_invoke();
+            invocation
+                .key(&self.keys.switches)
+                .key(&self.keys.versions)
+                .arg(key)
+                .arg(&self.keys.channel)
+                .arg(&self.keys.users_prefix);
+            let flat: Vec<String> = self
+                .call(
+                    "unregister switches",
+                    invocation.invoke_async(&mut connection),
+                )
+                .await?;
+            Ok(flat
+                .chunks(3)
+                .filter_map(|triple| {
+                    let [key, json, version] = triple else {
+                        return None;
+                    };
+                    let version = version.parse().unwrap_or(0);
+                    let switch = Self::parse(key, json, version, Vec::new())
+                        .unwrap_or_else(|_| Switch::new(split_key(key).1));
+                    Some(Record {
+                        key: key.clone(),
+                        switch,
+                    })
+                })
+                .filter(|r| in_tree(&r.key, key))
+                .collect())
+        })
+    }
+
+    fn add_users<'a>(
+        &'a self,
+        key: &'a str,
+        ids: &'a [String],
+    ) -> Option<BoxFuture<'a, Result<UsersChanged, Error>>> {
+        Some(Box::pin(self.users_script(key, ids, "allow")))
+    }
+
+    fn remove_users<'a>(
+        &'a self,
+        key: &'a str,
+        ids: &'a [String],
+    ) -> Option<BoxFuture<'a, Result<UsersChanged, Error>>> {
+        Some(Box::pin(self.users_script(key, ids, "disallow")))
+    }
+}
+
+/// Builds a [`Manager`] on Redis; from
+/// [`Manager::builder().redis(url)`](crate::Builder::redis).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn run() -> Result<(), gate::Error> {
+/// let manager = gate::Manager::builder()
+///     .redis("redis://127.0.0.1:6379/0")
+///     .prefix("myapp")
+///     .snapshot_file("/var/lib/myapp/gate-snapshot.json")
+///     .build()
+///     .await?;
+/// # let _ = manager; Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use]
+pub struct RedisBuilder {
+    url: String,
+    prefix: String,
+    autocreate: bool,
+    resync_interval: Duration,
+    timeout: Duration,
+    snapshot: Option<PathBuf>,
+}
+
+impl RedisBuilder {
+    pub(crate) fn new(url: String, autocreate: bool) -> Self {
+        RedisBuilder {
+            url,
+            prefix: "gate".into(),
+            autocreate,
+            resync_interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(1),
+            snapshot: None,
+        }
+    }
+
+    /// The prefix of every Redis key (default `gate`): managers with the
+    /// same URL and prefix share switches; different prefixes are isolated.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Register unknown switches (disabled) when they are first checked.
+    pub fn autocreate(mut self, autocreate: bool) -> Self {
+        self.autocreate = autocreate;
+        self
+    }
+
+    /// How often the whole replica is read again from Redis, to repair
+    /// anything pub/sub dropped (default 30 s).
+    pub fn resync_interval(mut self, interval: Duration) -> Self {
+        self.resync_interval = interval.max(Duration::from_millis(10));
+        self
+    }
+
+    /// How long a Redis call may take before it fails with
+    /// [`Error::Storage`] (default 1 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// A local file the replica is written to (atomically) after each
+    /// sync, and read from when the process starts while Redis is down.
+    pub fn snapshot_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.snapshot = Some(path.into());
+        self
+    }
+
+    /// The storage alone, without a manager (for the conformance suite or
+    /// your own tooling). It connects on first use.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] for a URL the redis crate does not accept.
+    pub fn build_storage(&self) -> Result<RedisStorage, Error> {
+        let shown = redact(&self.url);
+        let client = redis::Client::open(self.url.as_str())
+            .map_err(|e| Error::Storage(format!("invalid Redis URL {shown}: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(self.timeout))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_millis(500));
+        let connection = client
+            .get_connection_manager_lazy(config)
+            .map_err(|e| Error::Storage(format!("Redis at {shown}: {e}")))?;
+        Ok(RedisStorage {
+            client,
+            connection,
+            keys: Arc::new(Keys::new(&self.prefix)),
+            scripts: Arc::new(Scripts {
+                insert: redis::Script::new(INSERT),
+                update: redis::Script::new(UPDATE),
+                users: redis::Script::new(USERS),
+                remove_tree: redis::Script::new(REMOVE_TREE),
+            }),
+            timeout: self.timeout,
+            url: Arc::from(shown),
+        })
+    }
+
+    /// Connects, loads the switches and starts following changes in the
+    /// background (on the current tokio runtime).
+    ///
+    /// If Redis is unreachable the manager still starts: with the switches
+    /// of the snapshot file if one is configured and readable, else with
+    /// none (and a warning); it joins Redis when Redis answers.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`] for a URL the redis crate does not accept.
+    pub async fn build(self) -> Result<Manager, Error> {
+        let storage = self.build_storage()?;
+        let manager = Manager::from_parts(
+            Box::new(storage.clone()),
+            self.autocreate,
+            SyncStatus {
+                connected: false,
+                last_sync: None,
+                source: ReplicaSource::Empty,
+                last_error: None,
+            },
+        );
+        let shared = manager.shared().clone();
+        let sync = Sync {
+            shared: Arc::downgrade(&shared),
+            storage,
+            interval: self.resync_interval,
+            snapshot: self.snapshot,
+        };
+        if let Err(e) = sync.resync(&shared).await {
+            sync.start_offline(&shared, &e);
+        }
+        drop(shared);
+        tokio::spawn(sync.run());
+        Ok(manager)
+    }
+}
+
+/// The background task that keeps a replica in step with Redis.
+struct Sync {
+    shared: Weak<Shared>,
+    storage: RedisStorage,
+    interval: Duration,
+    snapshot: Option<PathBuf>,
+}
+
+impl Sync {
+    fn start_offline(&self, shared: &Shared, error: &Error) {
+        let from_file = self
+            .snapshot
+            .as_deref()
+            .map(|path| (path, read_snapshot(path)));
+        let (source, count) = match from_file {
+            Some((path, Ok(records))) => {
+                let count = records.len();
+                tracing::warn!(%error, path = %path.display(), switches = count, "gate: Redis is unreachable; serving the switches of the snapshot file until it answers");
+                shared.replace_all(records);
+                (ReplicaSource::SnapshotFile, count)
+            }
+            Some((path, Err(file_error))) => {
+                tracing::warn!(%error, path = %path.display(), %file_error, "gate: Redis is unreachable and the snapshot file cannot be read; starting with no switches until Redis answers");
+                (ReplicaSource::Empty, 0)
+            }
+            None => {
+                tracing::warn!(%error, "gate: Redis is unreachable; starting with no switches until it answers (configure snapshot_file to serve the last known ones)");
+                (ReplicaSource::Empty, 0)
+            }
+        };
+        let _ = count;
+        shared.set_sync(|s| {
+            s.connected = false;
+            s.source = source;
+            s.last_error = Some(error.to_string());
+        });
+    }
+
+    /// Reads everything and makes the replica equal to it.
+    async fn resync(&self, shared: &Shared) -> Result<(), Error> {
+        let all = self.storage.fetch_all().await?;
+        let mut changes = Vec::with_capacity(all.len());
+        let mut seen = std::collections::HashSet::with_capacity(all.len());
+        for (key, parsed) in all {
+            seen.insert(key.clone());
+            match parsed {
+                Ok(switch) => changes.push(Apply::Upsert {
+                    key,
+                    switch,
+                    authoritative: true,
+                }),
+                Err(error) => skipped(shared, key, &error),
+            }
+        }
+        for record in shared.replica_records() {
+            if !seen.contains(&record.key) {
+                changes.push(Apply::Remove { key: record.key });
+            }
+        }
+        shared.apply(changes, Origin::Remote);
+        shared.set_sync(|s| {
+            s.connected = true;
+            s.last_sync = Some(SystemTime::now());
+            s.source = ReplicaSource::Storage;
+            s.last_error = None;
+        });
+        self.write_snapshot(shared);
+        Ok(())
+    }
+
+    fn write_snapshot(&self, shared: &Shared) {
+        if let Some(path) = &self.snapshot {
+            if let Err(e) = write_snapshot(path, &shared.replica_records()) {
+                tracing::warn!(path = %path.display(), error = %e, "gate: could not write the snapshot file");
+            }
+        }
+    }
+
+    fn disconnected(&self, shared: &Shared, error: &Error) {
+        shared.set_sync(|s| {
+            if s.connected {
+                tracing::warn!(%error, "gate: lost Redis; checks answer from the last known switches");
+            }
+            s.connected = false;
+            s.last_error = Some(error.to_string());
+        });
+    }
+
+    async fn run(self) {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            let Some(shared) = self.shared.upgrade() else {
+                return;
+            };
+            let subscribed = async {
+                let mut pubsub = self
+                    .storage
+                    .call("subscribe", self.storage.client.get_async_pubsub())
+                    .await?;
+                self.storage
+                    .call("subscribe", pubsub.subscribe(&self.storage.keys.channel))
+                    .await?;
+                self.resync(&shared).await?;
+                Ok::<_, Error>(pubsub)
+            };
+            let mut pubsub = match subscribed.await {
+                Ok(pubsub) => pubsub,
+                Err(e) => {
+                    self.disconnected(&shared, &e);
+                    drop(shared);
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(500));
+                    continue;
+                }
+            };
+            backoff = Duration::from_millis(50);
+            drop(shared);
+            let mut messages = pubsub.on_message();
+            let mut resync = tokio::time::interval(self.interval);
+            resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            resync.tick().await;
+            let lost = loop {
+                tokio::select! {
+                    message = messages.next() => {
+                        let Some(shared) = self.shared.upgrade() else { return };
+                        let Some(message) = message else {
+                            break Error::Storage(format!("Redis at {} closed the connection", self.storage.url));
+                        };
+                        if let Err(e) = self.handle(&shared, message.get_payload_bytes()).await {
+                            break e;
+                        }
+                    }
+                    _ = resync.tick() => {
+                        let Some(shared) = self.shared.upgrade() else { return };
+                        if let Err(e) = self.resync(&shared).await {
+                            break e;
+                        }
+                    }
+                }
+            };
+            drop(messages);
+            let Some(shared) = self.shared.upgrade() else {
+                return;
+            };
+            self.disconnected(&shared, &lost);
+        }
+    }
+
+    /// Applies one notification.
+    async fn handle(&self, shared: &Shared, payload: &[u8]) -> Result<(), Error> {
+        let notification: Notification = match serde_json::from_slice(payload) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "gate: unreadable change notification; resyncing");
+                return self.resync(shared).await;
+            }
+        };
+        match notification {
+            Notification::Put { key, version } => {
+                let known = shared.replica_switch(&key).map(|s| s.version);
+                if known == Some(version) {
+                    return Ok(());
+                }
+                self.refetch(shared, key).await?;
+            }
+            Notification::Del { keys } => {
+                shared.apply(
+                    keys.into_iter().map(|key| Apply::Remove { key }).collect(),
+                    Origin::Remote,
+                );
+            }
+            Notification::Allow { key, version, ids } => {
+                self.users_changed(shared, key, version, &ids, true).await?;
+            }
+            Notification::Disallow { key, version, ids } => {
+                self.users_changed(shared, key, version, &ids, false)
+                    .await?;
+            }
+        }
+        self.write_snapshot(shared);
+        Ok(())
+    }
+
+    /// Applies an allow-list change in place when the replica is exactly
+    /// one version behind, else reads the switch again.
+    async fn users_changed(
+        &self,
+        shared: &Shared,
+        key: String,
+        version: u64,
+        ids: &[String],
+        add: bool,
+    ) -> Result<(), Error> {
+        match shared.replica_switch(&key) {
+            Some(known) if known.version >= version => Ok(()),
+            Some(known) if known.version + 1 == version => {
+                let mut next = Switch::clone(&known);
+                for id in ids {
+                    if add {
+                        next.users.insert(id.as_str());
+                    } else {
+                        next.users.remove(id);
+                    }
+                }
+                next.version = version;
+                shared.apply(
+                    vec![Apply::Upsert {
+                        key,
+                        switch: next,
+                        authoritative: false,
+                    }],
+                    Origin::Remote,
+                );
+                Ok(())
+            }
+            _ => self.refetch(shared, key).await,
+        }
+    }
+
+    async fn refetch(&self, shared: &Shared, key: String) -> Result<(), Error> {
+        match self.storage.fetch(&key).await? {
+            Some(Ok(switch)) => shared.apply(
+                vec![Apply::Upsert {
+                    key,
+                    switch,
+                    authoritative: true,
+                }],
+                Origin::Remote,
+            ),
+            Some(Err(error)) => skipped(shared, key, &error),
+            None => shared.apply(vec![Apply::Remove { key }], Origin::Remote),
+        }
+        Ok(())
+    }
+}
+
+fn skipped(shared: &Shared, key: String, error: &Error) {
+    tracing::warn!(switch = %key, %error, "gate: skipped a malformed switch record in Redis");
+    shared.signals.record_skipped.emit_with(|| RecordSkipped {
+        key,
+        error: error.to_string(),
+    });
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotRecord {
+    key: String,
+    switch: Switch,
+}
+
+fn write_snapshot(path: &Path, records: &[Record]) -> std::io::Result<()> {
+    use std::io::Write;
+    let records: Vec<SnapshotRecord> = records
+        .iter()
+        .map(|r| SnapshotRecord {
+            key: r.key.clone(),
+            switch: r.switch.clone(),
+        })
+        .collect();
+    let json = serde_json::to_vec(&records).map_err(std::io::Error::other)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(&json)?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+fn read_snapshot(path: &Path) -> Result<Vec<Record>, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let records: Vec<SnapshotRecord> = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    Ok(records
+        .into_iter()
+        .filter(|r| r.switch.validate().is_ok())
+        .map(|r| Record {
+            key: r.key,
+            switch: r.switch,
+        })
+        .collect())
+}

@@ -1,0 +1,464 @@
+//! Switches: the unit that is turned on and off.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use rustc_hash::FxHashSet;
+use serde::{Deserialize, Serialize};
+
+use crate::condition::Condition;
+use crate::error::Error;
+
+/// The state of a switch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// Off for everybody.
+    #[default]
+    Disabled,
+    /// On for the users and inputs its rules select.
+    Selective,
+    /// On for everybody.
+    Global,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::Disabled => "disabled",
+            State::Selective => "selective",
+            State::Global => "global",
+        })
+    }
+}
+
+/// An explicit allow-list of identities. Cloning is cheap (the set is
+/// shared until one copy changes), and lookups do not allocate.
+#[derive(Clone, Default, Eq)]
+pub struct Users(Arc<FxHashSet<Box<str>>>);
+
+impl PartialEq for Users {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl Users {
+    /// Whether `id` is in the list.
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.contains(id)
+    }
+
+    /// Adds `id`; returns whether it was new.
+    pub fn insert(&mut self, id: impl Into<String>) -> bool {
+        let id: String = id.into();
+        if self.0.contains(id.as_str()) {
+            return false;
+        }
+        Arc::make_mut(&mut self.0).insert(id.into_boxed_str())
+    }
+
+    /// Removes `id`; returns whether it was there.
+    pub fn remove(&mut self, id: &str) -> bool {
+        if !self.0.contains(id) {
+            return false;
+        }
+        Arc::make_mut(&mut self.0).remove(id)
+    }
+
+    /// How many ids are listed.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the list is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The ids, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.iter().map(|s| &**s)
+    }
+
+    fn sorted(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.iter().collect();
+        ids.sort_unstable();
+        ids
+    }
+}
+
+impl fmt::Debug for Users {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.len() > 16 {
+            write!(f, "Users({} ids)", self.len())
+        } else {
+            f.debug_set().entries(self.sorted()).finish()
+        }
+    }
+}
+
+impl<S: Into<String>> FromIterator<S> for Users {
+    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
+        Users(Arc::new(
+            iter.into_iter()
+                .map(|s| s.into().into_boxed_str())
+                .collect(),
+        ))
+    }
+}
+
+impl Serialize for Users {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.sorted())
+    }
+}
+
+impl<'de> Deserialize<'de> for Users {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Vec::<String>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
+}
+
+/// One arm of an experiment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Variant {
+    /// The variant's name.
+    pub name: String,
+    /// Its relative weight (default 1).
+    #[serde(default = "one")]
+    pub weight: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// A feature switch.
+///
+/// Build one with [`Switch::new`] and the chained setters, then hand it to
+/// [`Manager::register`](crate::Manager::register). Its JSON form (field
+/// names are stable) is what storages and tools exchange.
+///
+/// # Examples
+///
+/// ```
+/// use gate::{Condition, Operator, State, Switch};
+///
+/// let switch = Switch::new("can_drink")
+///     .state(State::Selective)
+///     .condition(Condition::new("User", "age", Operator::more_than_or_equal_to(18)).unwrap())
+///     .label("Can drink");
+/// let json = serde_json::to_string(&switch).unwrap();
+/// assert_eq!(Switch::from_json(&json).unwrap(), switch);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Switch {
+    /// The name, without namespace; `:` separates parent and child.
+    pub name: String,
+    /// Disabled, selective or global.
+    #[serde(default)]
+    pub state: State,
+    /// Selective: every applicable condition must hold (instead of any).
+    #[serde(default)]
+    pub compounded: bool,
+    /// Off whenever the parent switch exists and is off (default true).
+    #[serde(default = "yes")]
+    pub concent: bool,
+    /// Rules of a selective switch.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// Identities for which a selective switch is on.
+    #[serde(default)]
+    pub users: Users,
+    /// Experiment arms, picked by identity.
+    #[serde(default)]
+    pub variants: Vec<Variant>,
+    /// A human-readable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// What the switch is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Buckets are `crc32(salt + ":" + id) % 100` when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salt: Option<String>,
+    /// The stored version; bumped by every write.
+    #[serde(default)]
+    pub version: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Switch {
+    /// A new, disabled switch named `name` (validated when registered).
+    pub fn new(name: impl Into<String>) -> Self {
+        Switch {
+            name: name.into(),
+            state: State::Disabled,
+            compounded: false,
+            concent: true,
+            conditions: Vec::new(),
+            users: Users::default(),
+            variants: Vec::new(),
+            label: None,
+            description: None,
+            salt: None,
+            version: 0,
+        }
+    }
+
+    /// Sets the state.
+    #[must_use]
+    pub fn state(mut self, state: State) -> Self {
+        self.state = state;
+        self
+    }
+
+    /// Sets `compounded`.
+    #[must_use]
+    pub fn compounded(mut self, compounded: bool) -> Self {
+        self.compounded = compounded;
+        self
+    }
+
+    /// Sets `concent`.
+    #[must_use]
+    pub fn concent(mut self, concent: bool) -> Self {
+        self.concent = concent;
+        self
+    }
+
+    /// Adds a condition.
+    #[must_use]
+    pub fn condition(mut self, condition: Condition) -> Self {
+        self.conditions.push(condition);
+        self
+    }
+
+    /// Adds an identity to the allow-list.
+    #[must_use]
+    pub fn allow(mut self, id: impl fmt::Display) -> Self {
+        self.users.insert(id.to_string());
+        self
+    }
+
+    /// Sets equally weighted variants.
+    #[must_use]
+    pub fn variants<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.variants = names
+            .into_iter()
+            .map(|name| Variant {
+                name: name.into(),
+                weight: 1,
+            })
+            .collect();
+        self
+    }
+
+    /// Sets weighted variants.
+    #[must_use]
+    pub fn weighted_variants<S: Into<String>>(
+        mut self,
+        variants: impl IntoIterator<Item = (S, u32)>,
+    ) -> Self {
+        self.variants = variants
+            .into_iter()
+            .map(|(name, weight)| Variant {
+                name: name.into(),
+                weight,
+            })
+            .collect();
+        self
+    }
+
+    /// Sets the label.
+    #[must_use]
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// Sets the description.
+    #[must_use]
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Sets the salt of the identity buckets.
+    #[must_use]
+    pub fn salt(mut self, salt: impl Into<String>) -> Self {
+        self.salt = Some(salt.into());
+        self
+    }
+
+    /// The parent's name: `movies` for `movies:star_wars`.
+    pub fn parent_name(&self) -> Option<&str> {
+        parent_of(&self.name)
+    }
+
+    /// Reads a switch from JSON and validates it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidJson`] naming the problem (unknown operator, wrong
+    /// type, …), or the validation error of the switch.
+    pub fn from_json(json: &str) -> Result<Switch, Error> {
+        let switch: Switch = serde_json::from_str(json).map_err(|e| Error::InvalidJson {
+            what: "a switch".into(),
+            reason: e.to_string(),
+        })?;
+        switch.validate()?;
+        Ok(switch)
+    }
+
+    /// This switch as JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Checks the name, the conditions and the variants.
+    ///
+    /// # Errors
+    ///
+    /// The first problem found.
+    pub fn validate(&self) -> Result<(), Error> {
+        validate_name(&self.name)?;
+        for condition in &self.conditions {
+            condition.validate()?;
+        }
+        if !self.variants.is_empty() && self.variants.iter().all(|v| v.weight == 0) {
+            return Err(Error::InvalidVariants {
+                names: self.variants.iter().map(|v| v.name.clone()).collect(),
+                reason: "their total weight is zero",
+            });
+        }
+        if self
+            .variants
+            .iter()
+            .try_fold(0u32, |sum, v| sum.checked_add(v.weight))
+            .is_none()
+        {
+            return Err(Error::InvalidVariants {
+                names: self.variants.iter().map(|v| v.name.clone()).collect(),
+                reason: "their total weight overflows a u32",
+            });
+        }
+        Ok(())
+    }
+
+    /// The variant index for a bucketing hash (`crc32(identity)`).
+    pub(crate) fn pick_variant(&self, hash: u32) -> Option<usize> {
+        let n = self.variants.len();
+        if n == 0 {
+            return None;
+        }
+        let first = self.variants[0].weight;
+        if self.variants.iter().all(|v| v.weight == first) {
+            return Some(hash as usize % n);
+        }
+        let total: u32 = self.variants.iter().map(|v| v.weight).sum();
+        let mut point = hash % total;
+        for (i, v) in self.variants.iter().enumerate() {
+            if point < v.weight {
+                return Some(i);
+            }
+            point -= v.weight;
+        }
+        None
+    }
+
+    /// What changed from `previous` to `self`, field by field (as JSON
+    /// values), as gutter's `switch.changes`.
+    pub fn changes_from(&self, previous: &Switch) -> BTreeMap<String, Change> {
+        let (serde_json::Value::Object(before), serde_json::Value::Object(after)) = (
+            serde_json::to_value(previous).unwrap_or_default(),
+            serde_json::to_value(self).unwrap_or_default(),
+        ) else {
+            return BTreeMap::new();
+        };
+        let mut changes = BTreeMap::new();
+        for key in before.keys().chain(after.keys()) {
+            if key == "version" || changes.contains_key(key) {
+                continue;
+            }
+            let (p, c) = (before.get(key), after.get(key));
+            if p != c {
+                changes.insert(
+                    key.clone(),
+                    Change {
+                        previous: p.cloned().unwrap_or_default(),
+                        current: c.cloned().unwrap_or_default(),
+                    },
+                );
+            }
+        }
+        changes
+    }
+}
+
+/// One field's change: its previous and current value, as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    /// Before the write (`null` if absent).
+    pub previous: serde_json::Value,
+    /// After the write (`null` if absent).
+    pub current: serde_json::Value,
+}
+
+pub(crate) fn parent_of(name: &str) -> Option<&str> {
+    name.rsplit_once(':').map(|(parent, _)| parent)
+}
+
+/// Checks a switch name: non-empty, no empty `:` segments, no `.` (which
+/// joins namespaces), no control characters.
+pub(crate) fn validate_name(name: &str) -> Result<(), Error> {
+    let invalid = |reason| {
+        Err(Error::InvalidName {
+            name: name.to_owned(),
+            reason,
+        })
+    };
+    if name.is_empty() {
+        return Err(Error::EmptyName);
+    }
+    if name.contains('.') {
+        return invalid("`.` is reserved for namespaces");
+    }
+    if name.split(':').any(str::is_empty) {
+        return invalid("`:` separates parent and child, so no part may be empty");
+    }
+    if name.chars().any(char::is_control) {
+        return invalid("control characters are not allowed");
+    }
+    Ok(())
+}
+
+/// Checks a namespace: non-empty, without `.` or `:`.
+pub(crate) fn validate_namespace(ns: &str) -> Result<(), Error> {
+    let invalid = |reason| {
+        Err(Error::InvalidNamespace {
+            namespace: ns.to_owned(),
+            reason,
+        })
+    };
+    if ns.is_empty() {
+        return invalid("a namespace must not be empty");
+    }
+    if ns.contains('.') {
+        return invalid("`.` joins nested namespaces; call namespaced once per level");
+    }
+    if ns.contains(':') {
+        return invalid("`:` separates switch names");
+    }
+    if ns.chars().any(char::is_control) {
+        return invalid("control characters are not allowed");
+    }
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! Redis storage against the machine's Redis (or GATE_REDIS_URL), one key
+//! prefix per test: sharing, versions, allow-lists, signals, namespaces.
+
+mod redis_support;
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use gate::signals::Origin;
+use gate::testing::Recorder;
+use gate::{Condition, Error, Manager, Operator, State, Switch};
+use redis_support::{eventually, shared_url, Prefix};
+
+const SOON: Duration = Duration::from_secs(5);
+
+async fn manager(url: &str, prefix: &Prefix) -> Manager {
+    Manager::builder()
+        .redis(url)
+        .prefix(&prefix.name)
+        .build()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_conformance() {
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "conformance").await;
+    let storage = Manager::builder()
+        .redis(&url)
+        .prefix(&prefix.name)
+        .build_storage()
+        .unwrap();
+    gate::testing::conformance(&storage, "").await;
+    gate::testing::conformance(&storage, "ns").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_managers_share_switches_and_prefixes_isolate() {
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "share").await;
+    let other_prefix = Prefix::new(&url, "share-other").await;
+    let a = manager(&url, &prefix).await;
+    let b = manager(&url, &prefix).await;
+    let other = manager(&url, &other_prefix).await;
+    assert!(a.sync_status().connected);
+
+    let registered = Recorder::connect(&b.signals().switch_registered);
+    let updated = Recorder::connect(&b.signals().switch_updated);
+    let unregistered = Recorder::connect(&b.signals().switch_unregistered);
+
+    a.register(
+        Switch::new("beta")
+            .state(State::Selective)
+            .condition(Condition::new("User", "age", Operator::more_than(18)).unwrap()),
+    )
+    .await
+    .unwrap();
+    // Signals fire right after the replica changes: wait for them.
+    eventually("b signals beta", SOON, || !registered.events().is_empty()).await;
+    assert!(b.switch("beta").is_some());
+    let seen = registered.events();
+    assert_eq!(seen[0].switch.name, "beta");
+    assert_eq!(
+        seen[0].origin,
+        Origin::Remote,
+        "b's signal says the change came from another node"
+    );
+
+    a.set_percentage("beta", 80).await.unwrap();
+    eventually("b signals the percentage", SOON, || {
+        updated
+            .events()
+            .iter()
+            .any(|e| e.changes().contains_key("conditions"))
+    })
+    .await;
+    assert!(b.active("beta", "443301"));
+    assert!(!b.active("beta", "44488"));
+
+    // Writes from b reach a too.
+    b.enable_for_all("beta").await.unwrap();
+    eventually("a sees global", SOON, || a.active("beta", "44488")).await;
+
+    // The other prefix sees none of it.
+    assert!(other.switch("beta").is_none());
+    other.disable("beta").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(a.active("beta", "44488"));
+
+    // Cascading unregister.
+    a.register(Switch::new("beta:child")).await.unwrap();
+    eventually("b sees the child", SOON, || {
+        b.switch("beta:child").is_some()
+    })
+    .await;
+    assert_eq!(a.unregister("beta").await.unwrap().len(), 2);
+    eventually("b drops both", SOON, || unregistered.events().len() == 2).await;
+    assert!(b.switches().is_empty());
+    assert!(unregistered
+        .events()
+        .iter()
+        .all(|e| e.origin == Origin::Remote));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_updates_conflict_and_concurrent_modifies_lose_nothing() {
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "versions").await;
+    let a = manager(&url, &prefix).await;
+    let b = manager(&url, &prefix).await;
+    a.register(Switch::new("counter").description("0"))
+        .await
+        .unwrap();
+    eventually("b sees the counter", SOON, || b.switch("counter").is_some()).await;
+
+    let stale = b.switch("counter").unwrap();
+    a.modify("counter", |s| s.label = Some("moved".into()))
+        .await
+        .unwrap();
+    let err = b.update(stale.state(State::Global)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                expected: 1,
+                found: 2,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let bump = |m: Manager| async move {
+        for _ in 0..200 {
+            m.modify("counter", |s| {
+                let n: u64 = s.description.as_deref().unwrap().parse().unwrap();
+                s.description = Some((n + 1).to_string());
+            })
+            .await
+            .unwrap();
+        }
+    };
+    let (ra, rb) = tokio::join!(tokio::spawn(bump(a.clone())), tokio::spawn(bump(b.clone())));
+    ra.unwrap();
+    rb.unwrap();
+    let stored = a.shared_switch_for_test("counter").await;
+    assert_eq!(stored.description.as_deref(), Some("400"));
+    eventually("both replicas reach 400", SOON, || {
+        [&a, &b]
+            .iter()
+            .all(|m| m.switch("counter").unwrap().description.as_deref() == Some("400"))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_is_one_change_on_the_wire() {
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "allow").await;
+    let a = manager(&url, &prefix).await;
+    let b = manager(&url, &prefix).await;
+    let mut big = Switch::new("big").state(State::Selective);
+    big.users = (0..20_000u32).map(|i| i.to_string()).collect();
+    a.register(big).await.unwrap();
+    eventually("b loads 20,000 ids", SOON, || {
+        b.switch("big").is_some_and(|s| s.users.len() == 20_000)
+    })
+    .await;
+
+    // Listen to the channel as another tool would.
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut pubsub = client.get_async_pubsub().await.unwrap();
+    pubsub
+        .subscribe(format!("{}:changes", prefix.name))
+        .await
+        .unwrap();
+    let version = a.switch("big").unwrap().version;
+
+    let after = a.allow("big", "alice").await.unwrap();
+    assert_eq!(after.version, version + 1);
+    let message = tokio::time::timeout(SOON, pubsub.on_message().next())
+        .await
+        .unwrap()
+        .unwrap();
+    let payload: serde_json::Value = serde_json::from_slice(message.get_payload_bytes()).unwrap();
+    assert_eq!(payload["op"], "allow");
+    assert_eq!(payload["ids"], serde_json::json!(["alice"]));
+    assert!(
+        message.get_payload_bytes().len() < 200,
+        "one id, not the list"
+    );
+    eventually("b allows alice", SOON, || b.active("big", "alice")).await;
+    assert!(b.active("big", "19999"));
+
+    // The switch record itself was not rewritten with the ids.
+    let mut c = redis_support::connection(&url).await;
+    let record: String = redis::cmd("HGET")
+        .arg(format!("{}:switches", prefix.name))
+        .arg("big")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(record.len() < 300, "{record}");
+
+    a.disallow("big", "alice").await.unwrap();
+    eventually("b disallows alice", SOON, || !b.active("big", "alice")).await;
+    // allow on a missing switch creates it, as rollout does.
+    a.allow("fresh", 7u64).await.unwrap();
+    eventually("b sees fresh", SOON, || b.active("fresh", 7u64)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaces_and_shortcuts_work_on_redis() {
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "namespaces").await;
+    let a = manager(&url, &prefix).await;
+    let b = manager(&url, &prefix).await;
+    let de_a = a.namespaced("germany").unwrap();
+    let de_b = b.namespaced("germany").unwrap();
+    de_a.enable_for_all("booze").await.unwrap();
+    a.disable("booze").await.unwrap();
+    eventually("b sees germany.booze", SOON, || de_b.active("booze", ())).await;
+    assert!(!b.active("booze", ()));
+    de_a.toggle("booze").await.unwrap();
+    eventually("b sees it toggled off", SOON, || !de_b.is_enabled("booze")).await;
+    de_a.allow_matching("booze", "^hans$").await.unwrap();
+    de_a.enable("booze").await.unwrap();
+    eventually("b sees the regex", SOON, || de_b.active("booze", "hans")).await;
+    assert!(!de_b.active("booze", "fritz"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_records_are_skipped_and_heal() {
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "malformed").await;
+    let a = Manager::builder()
+        .redis(&url)
+        .prefix(&prefix.name)
+        .resync_interval(Duration::from_millis(100))
+        .build()
+        .await
+        .unwrap();
+    let skipped = Recorder::connect(&a.signals().record_skipped);
+    a.enable_for_all("good").await.unwrap();
+    a.enable_for_all("victim").await.unwrap();
+
+    let mut c = redis_support::connection(&url).await;
+    let switches = format!("{}:switches", prefix.name);
+    for bad in [
+        "{not json",
+        r#"{"name":"victim","conditions":[{"argument":"User","attribute":"a","operator":{"bigger_than":1}}]}"#,
+        r#"{"name":"victim","state":42}"#,
+    ] {
+        skipped.clear();
+        let _: () = redis::cmd("HSET")
+            .arg(&switches)
+            .arg("victim")
+            .arg(bad)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        eventually("the bad record is reported", SOON, || {
+            !skipped.events().is_empty()
+        })
+        .await;
+        assert_eq!(skipped.events()[0].key, "victim");
+        assert!(a.active("good", ()), "every other switch works");
+        assert!(a.active("victim", ()), "the last good copy is kept");
+    }
+    // Fixing the record heals it.
+    let _: () = redis::cmd("HSET")
+        .arg(&switches)
+        .arg("victim")
+        .arg(r#"{"name":"victim","state":"disabled"}"#)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    eventually("the fixed record is loaded", SOON, || {
+        !a.active("victim", ())
+    })
+    .await;
+}
+
+/// Reads the switch as stored, bypassing the replica.
+trait StoredSwitch {
+    async fn shared_switch_for_test(&self, name: &str) -> Switch;
+}
+
+impl StoredSwitch for Manager {
+    async fn shared_switch_for_test(&self, name: &str) -> Switch {
+        let fresh = self.clone();
+        // modify without a change reads the stored switch and writes nothing.
+        fresh.modify(name, |_| {}).await.unwrap()
+    }
+}
