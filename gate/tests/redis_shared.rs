@@ -210,6 +210,66 @@ async fn allow_is_one_change_on_the_wire() {
     eventually("b sees fresh", SOON, || b.active("fresh", 7u64)).await;
 }
 
+/// A large allow-list goes through `register` and `modify` like any other
+/// switch: staged in chunks, swapped in by one atomic script, and read by
+/// the other node page by page. (The 1,000,000-id case runs in the
+/// propagation benchmark, in release mode.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_allow_lists_register_and_modify_atomically() {
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "large").await;
+    let a = manager(&url, &prefix).await;
+    let b = manager(&url, &prefix).await;
+    const N: u32 = 200_000;
+    let mut large = Switch::new("large").state(State::Selective);
+    large.users = (0..N).map(|i| i.to_string()).collect();
+    let stored = a.register(large).await.unwrap();
+    assert_eq!(stored.version, 1);
+    let long = Duration::from_secs(20);
+    eventually("b loads every id", long, || {
+        b.switch("large")
+            .is_some_and(|s| s.users.len() == N as usize)
+    })
+    .await;
+    assert!(b.active("large", N - 1));
+
+    // Swap half of them for others in one update.
+    let after = a
+        .modify("large", |s| {
+            for i in 0..N / 2 {
+                s.users.remove(&i.to_string());
+                s.users.insert(format!("new-{i}"));
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(after.version, 2);
+    eventually("b sees the swap", long, || {
+        b.switch("large").is_some_and(|s| s.version == 2)
+    })
+    .await;
+    let seen = b.switch("large").unwrap();
+    assert_eq!(seen.users.len(), N as usize);
+    assert!(!b.active("large", 0u32));
+    assert!(b.active("large", "new-0"));
+    assert!(b.active("large", N / 2));
+
+    // No staging set is left behind.
+    let mut c = redis_support::connection(&url).await;
+    let left: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}:staging:*", prefix.name))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    let stored: usize = redis::cmd("SCARD")
+        .arg(format!("{}:users:large", prefix.name))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(stored, N as usize);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn namespaces_and_shortcuts_work_on_redis() {
     let url = shared_url().await;

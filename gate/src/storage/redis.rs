@@ -32,11 +32,16 @@ use crate::switch::{Switch, Users};
 
 const INSERT: &str = r"
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return -1 end
+if KEYS[4] and redis.call('SCARD', KEYS[4]) ~= tonumber(ARGV[4]) then return -2 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HDEL', KEYS[2], ARGV[1])
 local v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-redis.call('DEL', KEYS[3])
-for i = 4, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+redis.call('UNLINK', KEYS[3])
+if KEYS[4] then
+  if tonumber(ARGV[4]) > 0 then redis.call('RENAME', KEYS[4], KEYS[3]) end
+else
+  for i = 5, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+end
 redis.call('PUBLISH', ARGV[3], cjson.encode({op = 'put', key = ARGV[1], version = v}))
 return v
 ";
@@ -45,10 +50,16 @@ const UPDATE: &str = r"
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {1, 0} end
 local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if cur ~= tonumber(ARGV[4]) then return {2, cur} end
+if KEYS[4] and redis.call('SCARD', KEYS[4]) ~= tonumber(ARGV[5]) then return {3, cur} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-local n = tonumber(ARGV[5])
-for i = 6, 5 + n do redis.call('SADD', KEYS[3], ARGV[i]) end
-for i = 6 + n, #ARGV do redis.call('SREM', KEYS[3], ARGV[i]) end
+if KEYS[4] then
+  redis.call('UNLINK', KEYS[3])
+  if tonumber(ARGV[5]) > 0 then redis.call('RENAME', KEYS[4], KEYS[3]) end
+else
+  local n = tonumber(ARGV[5])
+  for i = 7, 6 + n do redis.call('SADD', KEYS[3], ARGV[i]) end
+  for i = 7 + n, #ARGV do redis.call('SREM', KEYS[3], ARGV[i]) end
+end
 local v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('PUBLISH', ARGV[3], cjson.encode({op = 'put', key = ARGV[1], version = v}))
 return {0, v}
@@ -93,6 +104,20 @@ end
 return out
 ";
 
+/// Up to this many ids travel inside a write's script; more are first
+/// staged in a temporary set, so that no single call carries a million
+/// arguments (and runs into the timeout).
+const INLINE_IDS: usize = 1_000;
+/// Ids per `SADD` while staging.
+const STAGE_CHUNK: usize = 10_000;
+/// A staging set left behind by a process that died mid-write expires.
+const STAGE_TTL_SECONDS: i64 = 600;
+/// Allow-lists up to this size are read with one `SMEMBERS`; larger ones
+/// with `SSCAN` pages, so no single reply outlasts the timeout.
+const READ_WHOLE: usize = 100_000;
+/// Ids asked for per `SSCAN` page.
+const SCAN_PAGE: usize = 50_000;
+
 /// A notification on the changes channel.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -135,6 +160,21 @@ impl Keys {
 
     fn users(&self, key: &str) -> String {
         format!("{}{key}", self.users_prefix)
+    }
+
+    /// A fresh, unique key for a staging set.
+    fn staging(&self) -> String {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        format!(
+            "{}staging:{}:{nanos}:{}",
+            self.users_prefix.trim_end_matches("users:"),
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        )
     }
 }
 
@@ -199,6 +239,41 @@ impl RedisStorage {
         }
     }
 
+    /// Puts `ids` into a new staging set, chunk by chunk (each chunk within
+    /// the timeout), and returns its key. The set expires on its own if
+    /// the write that consumes it never comes.
+    async fn stage(&self, ids: &[&str]) -> Result<String, Error> {
+        let key = self.keys.staging();
+        let mut connection = self.connection.clone();
+        for chunk in ids.chunks(STAGE_CHUNK) {
+            let mut pipe = redis::pipe();
+            pipe.sadd(&key, chunk)
+                .ignore()
+                .expire(&key, STAGE_TTL_SECONDS)
+                .ignore();
+            self.call(
+                "stage an allow-list",
+                pipe.query_async::<()>(&mut connection),
+            )
+            .await?;
+        }
+        Ok(key)
+    }
+
+    /// Removes staging sets a write did not consume (best effort: they
+    /// expire anyway).
+    async fn unstage(&self, keys: &[String]) {
+        let mut connection = self.connection.clone();
+        let _ = self
+            .call(
+                "remove a staging set",
+                redis::cmd("DEL")
+                    .arg(keys)
+                    .query_async::<()>(&mut connection),
+            )
+            .await;
+    }
+
     fn record_json(switch: &Switch) -> String {
         let mut stored = switch.clone();
         stored.users = Users::default();
@@ -206,7 +281,7 @@ impl RedisStorage {
         stored.to_json()
     }
 
-    fn parse(key: &str, json: &str, version: u64, users: Vec<String>) -> Result<Switch, Error> {
+    fn parse(key: &str, json: &str, version: u64, users: Users) -> Result<Switch, Error> {
         let mut switch = Switch::from_json(json)?;
         let name = split_key(key).1;
         if switch.name != name {
@@ -216,29 +291,116 @@ impl RedisStorage {
             });
         }
         switch.version = version;
-        switch.users = users.into_iter().collect();
+        switch.users = users;
         Ok(switch)
     }
 
+    /// A large allow-list, page by page (each page within the timeout).
+    async fn scan_users(&self, key: &str, expected: usize) -> Result<Users, Error> {
+        let mut connection = self.connection.clone();
+        let set = self.keys.users(key);
+        let mut ids: Vec<String> = Vec::with_capacity(expected);
+        let mut cursor = 0u64;
+        loop {
+            let (next, page): (u64, Vec<String>) = self
+                .call(
+                    "read an allow-list",
+                    redis::cmd("SSCAN")
+                        .arg(&set)
+                        .arg(cursor)
+                        .arg("COUNT")
+                        .arg(SCAN_PAGE)
+                        .query_async(&mut connection),
+                )
+                .await?;
+            ids.extend(page);
+            if next == 0 {
+                // SSCAN may return an id twice; the set keeps one.
+                return Ok(ids.into_iter().collect());
+            }
+            cursor = next;
+        }
+    }
+
     /// One switch as stored, `Err` with the parse error if malformed.
+    ///
+    /// A small allow-list is read with the record in one atomic pipeline;
+    /// a large one page by page, and kept only if the switch's version did
+    /// not move meanwhile (every write bumps it), so the result is always
+    /// one consistent version.
     async fn fetch(&self, key: &str) -> Result<Option<Result<Switch, Error>>, Error> {
         let mut connection = self.connection.clone();
-        let (json, version, users): (Option<String>, Option<u64>, Vec<String>) = self
-            .call(
-                "read a switch",
-                redis::pipe()
-                    .atomic()
-                    .hget(&self.keys.switches, key)
-                    .hget(&self.keys.versions, key)
-                    .smembers(self.keys.users(key))
-                    .query_async(&mut connection),
-            )
-            .await?;
-        Ok(json.map(|json| Self::parse(key, &json, version.unwrap_or(0), users)))
+        for _ in 0..3 {
+            let (json, version, card): (Option<String>, Option<u64>, usize) = self
+                .call(
+                    "read a switch",
+                    redis::pipe()
+                        .atomic()
+                        .hget(&self.keys.switches, key)
+                        .hget(&self.keys.versions, key)
+                        .scard(self.keys.users(key))
+                        .query_async(&mut connection),
+                )
+                .await?;
+            let Some(json) = json else {
+                return Ok(None);
+            };
+            let version = version.unwrap_or(0);
+            if card == 0 {
+                return Ok(Some(Self::parse(key, &json, version, Users::default())));
+            }
+            if card <= READ_WHOLE {
+                let (json, version, users): (Option<String>, Option<u64>, Vec<String>) = self
+                    .call(
+                        "read a switch",
+                        redis::pipe()
+                            .atomic()
+                            .hget(&self.keys.switches, key)
+                            .hget(&self.keys.versions, key)
+                            .smembers(self.keys.users(key))
+                            .query_async(&mut connection),
+                    )
+                    .await?;
+                return Ok(json.map(|json| {
+                    Self::parse(
+                        key,
+                        &json,
+                        version.unwrap_or(0),
+                        users.into_iter().collect(),
+                    )
+                }));
+            }
+            let users = self.scan_users(key, card).await?;
+            let after: Option<u64> = self
+                .call(
+                    "read a switch",
+                    redis::cmd("HGET")
+                        .arg(&self.keys.versions)
+                        .arg(key)
+                        .query_async(&mut connection),
+                )
+                .await?;
+            if after == Some(version) {
+                return Ok(Some(Self::parse(key, &json, version, users)));
+            }
+        }
+        Err(self.storage_error(
+            "read a switch",
+            format_args!("the allow-list of {key:?} kept changing while it was read"),
+        ))
     }
 
     /// Every switch as stored; malformed ones come back as errors.
-    async fn fetch_all(&self) -> Result<Vec<(String, Result<Switch, Error>)>, Error> {
+    ///
+    /// `known` gives the replica's copy of a switch: an allow-list whose
+    /// version and size are unchanged is taken from it instead of being
+    /// read again, so a periodic resync of a million-id list costs one
+    /// `SCARD`. Large lists are read page by page. Changes made while this
+    /// runs reach the replica through their notifications.
+    async fn fetch_all(
+        &self,
+        known: impl Fn(&str) -> Option<Arc<Switch>>,
+    ) -> Result<Vec<(String, Result<Switch, Error>)>, Error> {
         let mut connection = self.connection.clone();
         let (records, versions): (HashMap<String, String>, HashMap<String, u64>) = self
             .call(
@@ -251,26 +413,77 @@ impl RedisStorage {
             )
             .await?;
         let keys: Vec<String> = records.keys().cloned().collect();
-        let mut users: Vec<Vec<String>> = Vec::with_capacity(keys.len());
+        let mut cards: Vec<usize> = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(1000) {
             let mut pipe = redis::pipe();
             for key in chunk {
-                pipe.smembers(self.keys.users(key));
+                pipe.scard(self.keys.users(key));
             }
-            let part: Vec<Vec<String>> = self
+            let part: Vec<usize> = self
                 .call("read the allow-lists", pipe.query_async(&mut connection))
                 .await?;
-            users.extend(part);
+            cards.extend(part);
         }
+        let mut users: Vec<Option<Users>> = vec![None; keys.len()];
+        // Small lists, many per pipeline; large ones page by page.
+        let mut batch: Vec<usize> = Vec::new();
+        let mut batch_ids = 0;
+        for (i, key) in keys.iter().enumerate() {
+            let version = versions.get(key).copied().unwrap_or(0);
+            let card = cards[i];
+            if card == 0 {
+                users[i] = Some(Users::default());
+            } else if let Some(same) =
+                known(key).filter(|s| s.version == version && s.users.len() == card)
+            {
+                users[i] = Some(same.users.clone());
+            } else if card > READ_WHOLE {
+                users[i] = Some(self.scan_users(key, card).await?);
+            } else {
+                batch.push(i);
+                batch_ids += card;
+                if batch_ids >= READ_WHOLE || batch.len() >= 1000 {
+                    self.read_batch(&keys, &mut batch, &mut users).await?;
+                    batch_ids = 0;
+                }
+            }
+        }
+        self.read_batch(&keys, &mut batch, &mut users).await?;
         Ok(keys
             .into_iter()
             .zip(users)
             .map(|(key, users)| {
                 let version = versions.get(&key).copied().unwrap_or(0);
-                let parsed = Self::parse(&key, &records[&key], version, users);
+                let parsed = Self::parse(&key, &records[&key], version, users.unwrap_or_default());
                 (key, parsed)
             })
             .collect())
+    }
+
+    /// Reads the allow-lists of `keys[i]` for every `i` in `batch` with
+    /// one pipeline, and empties `batch`.
+    async fn read_batch(
+        &self,
+        keys: &[String],
+        batch: &mut Vec<usize>,
+        users: &mut [Option<Users>],
+    ) -> Result<(), Error> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut connection = self.connection.clone();
+        let mut pipe = redis::pipe();
+        for &i in batch.iter() {
+            pipe.smembers(self.keys.users(&keys[i]));
+        }
+        let lists: Vec<Vec<String>> = self
+            .call("read the allow-lists", pipe.query_async(&mut connection))
+            .await?;
+        for (&i, list) in batch.iter().zip(lists) {
+            users[i] = Some(list.into_iter().collect());
+        }
+        batch.clear();
+        Ok(())
     }
 
     async fn users_script(
@@ -308,7 +521,7 @@ impl Storage for RedisStorage {
     fn load(&self) -> BoxFuture<'_, Result<Vec<Record>, Error>> {
         Box::pin(async move {
             Ok(self
-                .fetch_all()
+                .fetch_all(|_| None)
                 .await?
                 .into_iter()
                 .filter_map(|(key, switch)| switch.ok().map(|switch| Record { key, switch }))
@@ -324,6 +537,11 @@ impl Storage for RedisStorage {
         Box::pin(async move {
             let mut connection = self.connection.clone();
             let users: Vec<&str> = switch.users.iter().collect();
+            let staged = if users.len() > INLINE_IDS {
+                Some(self.stage(&users).await?)
+            } else {
+                None
+            };
             let mut invocation = self.scripts.insert.prepare_invoke();
             invocation
                 .key(&self.keys.switches)
@@ -332,13 +550,27 @@ impl Storage for RedisStorage {
                 .arg(key)
                 .arg(Self::record_json(&switch))
                 .arg(&self.keys.channel)
-                .arg(users);
-            let version: i64 = self
+                .arg(users.len());
+            match &staged {
+                Some(stage) => invocation.key(stage),
+                None => invocation.arg(users),
+            };
+            let result: Result<i64, Error> = self
                 .call(
                     "register a switch",
                     invocation.invoke_async(&mut connection),
                 )
-                .await?;
+                .await;
+            if let Some(stage) = staged {
+                self.unstage(&[stage]).await;
+            }
+            let version = result?;
+            if version == -2 {
+                return Err(self.storage_error(
+                    "register a switch",
+                    "its staged allow-list was lost before the write (retry it)",
+                ));
+            }
             if version < 0 {
                 return Err(Error::AlreadyExists { name: switch.name });
             }
@@ -375,6 +607,14 @@ impl Storage for RedisStorage {
                 .iter()
                 .filter(|id| !switch.users.contains(id))
                 .collect();
+            // Many changes: stage the whole new list, which the script
+            // swaps in at once (O(1) inside Redis, however large the list).
+            let staged = if added.len() + removed.len() > INLINE_IDS {
+                let all: Vec<&str> = switch.users.iter().collect();
+                Some(self.stage(&all).await?)
+            } else {
+                None
+            };
             let mut connection = self.connection.clone();
             let mut invocation = self.scripts.update.prepare_invoke();
             invocation
@@ -384,13 +624,18 @@ impl Storage for RedisStorage {
                 .arg(key)
                 .arg(Self::record_json(&switch))
                 .arg(&self.keys.channel)
-                .arg(switch.version)
-                .arg(added.len())
-                .arg(added)
-                .arg(removed);
-            let (status, version): (u8, u64) = self
+                .arg(switch.version);
+            match &staged {
+                Some(stage) => invocation.key(stage).arg(switch.users.len()),
+                None => invocation.arg(added.len()).arg(0).arg(added).arg(removed),
+            };
+            let result: Result<(u8, u64), Error> = self
                 .call("update a switch", invocation.invoke_async(&mut connection))
-                .await?;
+                .await;
+            if let Some(stage) = staged {
+                self.unstage(&[stage]).await;
+            }
+            let (status, version) = result?;
             match status {
                 0 => {
                     let mut current = switch;
@@ -398,6 +643,10 @@ impl Storage for RedisStorage {
                     Ok((previous, current))
                 }
                 1 => Err(not_found()),
+                3 => Err(self.storage_error(
+                    "update a switch",
+                    "its staged allow-list was lost before the write (retry it)",
+                )),
                 _ => Err(Error::Conflict {
                     name: switch.name,
                     expected: switch.version,
@@ -430,7 +679,7 @@ impl Storage for RedisStorage {
                         return None;
                     };
                     let version = version.parse().unwrap_or(0);
-                    let switch = Self::parse(key, json, version, Vec::new())
+                    let switch = Self::parse(key, json, version, Users::default())
                         .unwrap_or_else(|_| Switch::new(split_key(key).1));
                     Some(Record {
                         key: key.clone(),
@@ -642,7 +891,10 @@ impl Sync {
 
     /// Reads everything and makes the replica equal to it.
     async fn resync(&self, shared: &Shared) -> Result<(), Error> {
-        let all = self.storage.fetch_all().await?;
+        let all = self
+            .storage
+            .fetch_all(|key| shared.replica_switch(key))
+            .await?;
         let mut changes = Vec::with_capacity(all.len());
         let mut seen = std::collections::HashSet::with_capacity(all.len());
         for (key, parsed) in all {
