@@ -10,8 +10,9 @@ use rustc_hash::FxHashMap;
 
 use crate::arguments::{Arguments, Chain, Inputs};
 use crate::condition::{Argument, Condition};
-use crate::context;
+use crate::context::{self, SharedInput};
 use crate::error::Error;
+use crate::explain::{self, Explanation, Reason, Settled, SettledBy, Trace};
 use crate::operator::{check_percentage, Operator};
 use crate::signals::{
     ConditionApplyError, Origin, Signals, SwitchChecked, SwitchRegistered, SwitchUnregistered,
@@ -553,7 +554,7 @@ impl Manager {
     fn check(&self, name: &str, inputs: &dyn Inputs, exclusive: bool) -> Option<bool> {
         let snapshot = self.shared.replica.load();
         let namespace = snapshot.namespace(self.namespace_index);
-        let decided = self.decide(namespace, name, inputs, exclusive);
+        let decided = self.decide(namespace, name, inputs, exclusive, &mut ());
         let signals = &self.shared.signals;
         match decided {
             None => {
@@ -584,51 +585,68 @@ impl Manager {
 
     /// The decision for `name` (overrides, concent, state, rules), or
     /// `None` if the switch is unknown and not overridden. The context is
-    /// only read when a selective switch needs inputs.
-    fn decide(
+    /// only read when a selective switch needs inputs. `trace` sees every
+    /// step ([`Manager::explain`] records them; checks pass `()`).
+    fn decide<T: Trace>(
         &self,
         namespace: Option<&Arc<Namespace>>,
         name: &str,
         inputs: &dyn Inputs,
         exclusive: bool,
+        trace: &mut T,
     ) -> Option<bool> {
         if let Some(forced) = self.shared.overrides.get(&self.namespace, name) {
+            trace.settled(Settled::Override);
             return Some(forced);
         }
         let switch = namespace?.get(name)?;
         if switch.concent {
             if let Some(parent) = parent_of(name) {
-                if self.decide(namespace, parent, inputs, exclusive) == Some(false) {
+                if self.decide(namespace, parent, inputs, exclusive, &mut ()) == Some(false) {
+                    trace.settled(Settled::ParentOff(parent));
                     return Some(false);
                 }
             }
         }
         Some(match switch.state {
-            State::Disabled => false,
-            State::Global => true,
-            State::Selective if exclusive => self.selective(
-                switch,
-                &Chain {
-                    first: &[],
-                    then: inputs,
-                },
-            ),
-            State::Selective => context::with_current(&mut |ctx| {
-                self.selective(
-                    switch,
-                    &Chain {
-                        first: ctx,
-                        then: inputs,
-                    },
-                )
-            }),
+            State::Disabled | State::Global => {
+                trace.settled(Settled::State(switch.state));
+                switch.state == State::Global
+            }
+            State::Selective => {
+                trace.settled(Settled::Rules);
+                if exclusive {
+                    self.selective(
+                        switch,
+                        &Chain {
+                            first: &[],
+                            then: inputs,
+                        },
+                        trace,
+                    )
+                } else {
+                    context::with_current(&mut |ctx| {
+                        self.selective(
+                            switch,
+                            &Chain {
+                                first: ctx,
+                                then: inputs,
+                            },
+                            trace,
+                        )
+                    })
+                }
+            }
         })
     }
 
-    fn selective(&self, switch: &Switch, inputs: &Chain<'_>) -> bool {
+    fn selective<T: Trace>(&self, switch: &Switch, inputs: &Chain<'_>, trace: &mut T) -> bool {
         if !switch.users.is_empty() {
             let allowed = inputs.each(&mut |input| match input.identity() {
-                Some(id) if id.with_text(|t| switch.users.contains(t)) => ControlFlow::Break(()),
+                Some(id) if id.with_text(|t| switch.users.contains(t)) => {
+                    trace.allowed(&id);
+                    ControlFlow::Break(())
+                }
                 _ => ControlFlow::Continue(()),
             });
             if allowed.is_break() {
@@ -640,7 +658,7 @@ impl Manager {
         }
         let mut judged = false;
         let mut verdict = false;
-        let _ = inputs.each(&mut |input| match self.judge(switch, input) {
+        let _ = inputs.each(&mut |input| match self.judge(switch, input, trace) {
             Verdict::Abstain => ControlFlow::Continue(()),
             Verdict::Yes => {
                 judged = true;
@@ -665,13 +683,13 @@ impl Manager {
     }
 
     /// Judges one input by the conditions that apply to it.
-    fn judge(&self, switch: &Switch, input: &dyn Arguments) -> Verdict {
+    fn judge<T: Trace>(&self, switch: &Switch, input: &dyn Arguments, trace: &mut T) -> Verdict {
         let kind = input.kind();
         let salt = switch.salt.as_deref();
         // The identity is read at most once, and only if a rule needs it.
         let mut identity = None;
         let mut applicable = false;
-        for condition in &switch.conditions {
+        for (index, condition) in switch.conditions.iter().enumerate() {
             let result = match &condition.argument {
                 Argument::Kind(k) if k == kind => {
                     condition.judge_attribute(input.attribute(&condition.attribute), salt)
@@ -683,8 +701,11 @@ impl Manager {
                 },
             };
             applicable = true;
+            trace.condition(index, condition, input, salt, &result);
             let held = result.unwrap_or_else(|error| {
-                self.condition_error(switch, condition, input, error);
+                if T::SIGNALS {
+                    self.condition_error(switch, condition, input, error);
+                }
                 false
             });
             match (switch.compounded, held) {
@@ -697,6 +718,97 @@ impl Manager {
             (false, _) => Verdict::Abstain,
             (true, true) => Verdict::Yes,
             (true, false) => Verdict::No,
+        }
+    }
+
+    /// The decision [`active`](Self::active) takes for these inputs, and
+    /// why: which override, parent (concent), state, allowed id or
+    /// condition (with the input, value and bucket) settled it. Fires no
+    /// signal and never registers an unknown switch.
+    ///
+    /// `explain(..).active` always equals `active(..)`: both run the same
+    /// evaluation (except for `percent` conditions on a boolean value,
+    /// which sample at random on every check, as gutter's do).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use gate::explain::Reason;
+    ///
+    /// let manager = gate::Manager::in_memory();
+    /// manager.allow("beta", "alice").await?;
+    /// let why = manager.explain("beta", "alice");
+    /// assert!(why.active);
+    /// assert_eq!(why.reason, Reason::AllowedId { id: "alice".into() });
+    /// assert_eq!(why.to_string(), r#"beta is on for these inputs: "alice" is in its allow-list"#);
+    /// # Ok::<_, gate::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn explain(&self, name: &str, inputs: impl Inputs) -> Explanation {
+        let snapshot = self.shared.replica.load();
+        self.explain_in(
+            snapshot.namespace(self.namespace_index),
+            name,
+            &inputs,
+            false,
+        )
+    }
+
+    /// Like [`explain`](Self::explain), ignoring the context, as
+    /// [`active_exclusive`](Self::active_exclusive) does.
+    pub fn explain_exclusive(&self, name: &str, inputs: impl Inputs) -> Explanation {
+        let snapshot = self.shared.replica.load();
+        self.explain_in(
+            snapshot.namespace(self.namespace_index),
+            name,
+            &inputs,
+            true,
+        )
+    }
+
+    fn explain_in(
+        &self,
+        namespace: Option<&Arc<Namespace>>,
+        name: &str,
+        inputs: &dyn Inputs,
+        exclusive: bool,
+    ) -> Explanation {
+        let mut recorder = explain::Recorder::default();
+        let decided = self.decide(namespace, name, inputs, exclusive, &mut recorder);
+        let active = decided.unwrap_or(false);
+        let reason = match (decided, recorder.settled.take()) {
+            (None, _) | (Some(_), None) => Reason::NotFound,
+            (Some(_), Some((SettledBy::Override, _))) => Reason::Override,
+            (Some(_), Some((SettledBy::ParentOff, parent))) => Reason::ParentOff {
+                parent: Box::new(self.explain_in(namespace, &parent, inputs, exclusive)),
+            },
+            (Some(_), Some((SettledBy::State(state), _))) => {
+                explain::state_reason(state).unwrap_or(Reason::NotFound)
+            }
+            (Some(_), Some((SettledBy::Rules, _))) => {
+                let compounded = namespace
+                    .and_then(|ns| ns.get(name))
+                    .is_some_and(|s| s.compounded);
+                let mut kinds = Vec::new();
+                let mut collect = |ctx: &[SharedInput]| {
+                    let chain = Chain {
+                        first: if exclusive { &[] } else { ctx },
+                        then: inputs,
+                    };
+                    let _ = chain.each(&mut |input| {
+                        kinds.push(input.kind().to_owned());
+                        ControlFlow::Continue(())
+                    });
+                };
+                context::with_current(&mut collect);
+                recorder.selective_reason(active, compounded, kinds)
+            }
+        };
+        Explanation {
+            switch: name.to_owned(),
+            active,
+            reason,
         }
     }
 

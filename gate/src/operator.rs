@@ -179,7 +179,7 @@ fn normalized_eq(a: &str, b: &str) -> bool {
 /// The bucket (`0..100`) of a value in a percent condition: a string by its
 /// CRC-32 (salted if the switch has a salt), an integer by `rem_euclid(100)`,
 /// a float by `rem_euclid(100.0)`, a boolean at random on every check.
-fn bucket_of(value: &Value<'_>, salt: Option<&str>) -> f64 {
+pub(crate) fn bucket_of(value: &Value<'_>, salt: Option<&str>) -> f64 {
     match value {
         Value::Str(s) => f64::from(salted_crc32(salt, s) % 100),
         Value::Int(n) => n.rem_euclid(100) as f64,
