@@ -1,8 +1,12 @@
 //! The storage conformance suite: the rules every [`Storage`] must follow.
 
 use crate::error::Error;
+use crate::history::Action;
 use crate::storage::Storage;
 use crate::switch::{State, Switch};
+
+/// The actor the suite's writes are recorded as.
+const ACTOR: &str = "conformance";
 
 /// Runs the conformance suite against `storage`, which must be empty (or
 /// hold nothing under `prefix`). Panics with a message naming the broken
@@ -38,7 +42,10 @@ pub async fn conformance(storage: &dyn Storage, prefix: &str) {
         "get of a missing key is None"
     );
 
-    let stored = storage.insert(&a, Switch::new("conf_a")).await.unwrap();
+    let stored = storage
+        .insert(&a, ACTOR, Switch::new("conf_a"))
+        .await
+        .unwrap();
     assert_eq!(stored.version, 1, "insert stores version 1");
     assert_eq!(
         storage.get(&a).await.unwrap(),
@@ -47,14 +54,14 @@ pub async fn conformance(storage: &dyn Storage, prefix: &str) {
     );
     assert!(
         matches!(
-            storage.insert(&a, Switch::new("conf_a")).await,
+            storage.insert(&a, ACTOR, Switch::new("conf_a")).await,
             Err(Error::AlreadyExists { .. })
         ),
         "a second insert of the same key is AlreadyExists"
     );
 
     let (previous, current) = storage
-        .update(&a, stored.clone().state(State::Global))
+        .update(&a, ACTOR, stored.clone().state(State::Global))
         .await
         .unwrap();
     assert_eq!(previous, stored, "update returns the previous switch");
@@ -62,7 +69,7 @@ pub async fn conformance(storage: &dyn Storage, prefix: &str) {
     assert_eq!(current.state, State::Global);
 
     let stale = storage
-        .update(&a, stored.clone().state(State::Selective))
+        .update(&a, ACTOR, stored.clone().state(State::Selective))
         .await;
     assert!(
         matches!(
@@ -84,7 +91,7 @@ pub async fn conformance(storage: &dyn Storage, prefix: &str) {
     assert!(
         matches!(
             storage
-                .update(&key("conf_missing"), Switch::new("conf_missing"))
+                .update(&key("conf_missing"), ACTOR, Switch::new("conf_missing"))
                 .await,
             Err(Error::NotFound { .. })
         ),
@@ -96,7 +103,7 @@ pub async fn conformance(storage: &dyn Storage, prefix: &str) {
         (&grandchild, "conf_a:b:c"),
         (&other, "conf_ab"),
     ] {
-        storage.insert(k, Switch::new(name)).await.unwrap();
+        storage.insert(k, ACTOR, Switch::new(name)).await.unwrap();
     }
     let all = storage.load().await.unwrap();
     for k in [&a, &child, &grandchild, &other] {
@@ -104,7 +111,7 @@ pub async fn conformance(storage: &dyn Storage, prefix: &str) {
     }
 
     let mut removed: Vec<String> = storage
-        .remove_tree(&a)
+        .remove_tree(&a, ACTOR)
         .await
         .unwrap()
         .into_iter()
@@ -121,8 +128,49 @@ pub async fn conformance(storage: &dyn Storage, prefix: &str) {
         "a sibling sharing the prefix survives"
     );
     assert!(
-        storage.remove_tree(&a).await.unwrap().is_empty(),
+        storage.remove_tree(&a, ACTOR).await.unwrap().is_empty(),
         "removing again removes nothing"
     );
-    storage.remove_tree(&other).await.unwrap();
+
+    // The audit trail, for a storage that keeps one: every successful
+    // write of `a`'s tree, newest first, and nothing for failed ones.
+    let history = storage.history(Some(&a), 100).await.unwrap();
+    if !history.is_empty() {
+        let of_a: Vec<(Action, u64)> = history
+            .iter()
+            .filter(|e| e.key == a)
+            .map(|e| (e.action, e.version))
+            .collect();
+        assert_eq!(
+            of_a,
+            [
+                (Action::Unregistered, 0),
+                (Action::Updated, 2),
+                (Action::Registered, 1)
+            ],
+            "history records each write of a key, newest first, none for a failed one"
+        );
+        assert!(
+            history.iter().all(|e| e.actor == ACTOR),
+            "history names the actor"
+        );
+        let update = history
+            .iter()
+            .find(|e| e.action == Action::Updated)
+            .unwrap();
+        assert_eq!(
+            update.changes["state"].current, "global",
+            "history records the field-level changes"
+        );
+        assert_eq!(
+            history.len(),
+            7,
+            "a tree's history covers its descendants (3 registered, 1 updated, 3 unregistered), not its siblings"
+        );
+        assert!(
+            storage.history(Some(&a), 2).await.unwrap().len() == 2,
+            "history honours the limit"
+        );
+    }
+    storage.remove_tree(&other, ACTOR).await.unwrap();
 }

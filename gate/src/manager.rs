@@ -13,6 +13,7 @@ use crate::condition::{Argument, Condition};
 use crate::context::{self, SharedInput};
 use crate::error::Error;
 use crate::explain::{self, Explanation, Reason, Settled, SettledBy, Trace};
+use crate::history::HistoryEntry;
 use crate::operator::{check_percentage, Operator};
 use crate::signals::{
     ConditionApplyError, Origin, Signals, SwitchChecked, SwitchRegistered, SwitchUnregistered,
@@ -119,12 +120,21 @@ pub struct Manager {
     shared: Arc<Shared>,
     namespace: Arc<str>,
     namespace_index: usize,
+    /// Who this handle's writes are recorded as, in the audit trail.
+    actor: Arc<str>,
 }
+
+/// The actor of writes made through a manager that was not given one.
+pub const DEFAULT_ACTOR: &str = "code";
+
+/// The actor of switches registered by autocreate.
+pub const AUTOCREATE_ACTOR: &str = "autocreate";
 
 impl fmt::Debug for Manager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Manager")
             .field("namespace", &self.namespace)
+            .field("actor", &self.actor)
             .field("storage", &self.shared.storage)
             .field("autocreate", &self.shared.autocreate)
             .finish_non_exhaustive()
@@ -371,6 +381,7 @@ impl Manager {
             }),
             namespace: Arc::from(""),
             namespace_index: 0,
+            actor: Arc::from(DEFAULT_ACTOR),
         };
         manager.shared.lock_registry().index("");
         manager
@@ -446,7 +457,68 @@ impl Manager {
             shared: self.shared.clone(),
             namespace: Arc::from(full),
             namespace_index,
+            actor: self.actor.clone(),
         })
+    }
+
+    /// A handle on the same switches whose writes are recorded in the
+    /// audit trail as made by `actor` (a user name, `cli:alice`,
+    /// `api:token-name`, …). The default actor is `"code"`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let manager = gate::Manager::in_memory();
+    /// manager.as_actor("alice").enable_for_all("beta").await?;
+    /// assert_eq!(manager.history(None, 1).await?[0].actor, "alice");
+    /// # Ok::<_, gate::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn as_actor(&self, actor: impl Into<String>) -> Manager {
+        Manager {
+            actor: Arc::from(actor.into()),
+            ..self.clone()
+        }
+    }
+
+    /// The actor this handle's writes are recorded as.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
+    /// The newest `limit` entries of the audit trail, newest first: about
+    /// `name` and its descendants, or about every switch of this namespace
+    /// (and the namespaces under it) if `None`.
+    ///
+    /// # Errors
+    ///
+    /// A name or storage error.
+    pub async fn history(
+        &self,
+        name: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<HistoryEntry>, Error> {
+        match name {
+            Some(name) => {
+                validate_name(name)?;
+                self.shared
+                    .storage
+                    .history(Some(&self.key(name)), limit)
+                    .await
+            }
+            None if self.namespace.is_empty() => self.shared.storage.history(None, limit).await,
+            None => {
+                // The namespace's keys start with `namespace.`.
+                let prefix = format!("{}.", self.namespace);
+                let all = self.shared.storage.history(None, usize::MAX).await?;
+                Ok(all
+                    .into_iter()
+                    .filter(|e| e.key.starts_with(&prefix))
+                    .take(limit)
+                    .collect())
+            }
+        }
     }
 
     fn key(&self, name: &str) -> String {
@@ -840,13 +912,22 @@ impl Manager {
         }
         let key = self.key(name);
         let switch = Switch::new(name);
-        match self.shared.storage.insert_now(&key, switch.clone()) {
+        match self
+            .shared
+            .storage
+            .insert_now(&key, AUTOCREATE_ACTOR, switch.clone())
+        {
             Some(Ok(stored)) => self.applied(key, stored),
             Some(Err(_)) => {}
             None => {
                 let manager = self.clone();
                 spawn_write(async move {
-                    match manager.shared.storage.insert(&key, switch).await {
+                    match manager
+                        .shared
+                        .storage
+                        .insert(&key, AUTOCREATE_ACTOR, switch)
+                        .await
+                    {
                         Ok(stored) => manager.applied(key, stored),
                         Err(Error::AlreadyExists { .. }) => {}
                         Err(e) => {
@@ -902,7 +983,11 @@ impl Manager {
     pub async fn register(&self, switch: Switch) -> Result<Switch, Error> {
         switch.validate()?;
         let key = self.key(&switch.name);
-        let stored = self.shared.storage.insert(&key, switch).await?;
+        let stored = self
+            .shared
+            .storage
+            .insert(&key, &self.actor, switch)
+            .await?;
         self.applied(key, stored.clone());
         Ok(stored)
     }
@@ -918,7 +1003,11 @@ impl Manager {
     pub async fn update(&self, switch: Switch) -> Result<Switch, Error> {
         switch.validate()?;
         let key = self.key(&switch.name);
-        let (_, current) = self.shared.storage.update(&key, switch).await?;
+        let (_, current) = self
+            .shared
+            .storage
+            .update(&key, &self.actor, switch)
+            .await?;
         self.applied(key, current.clone());
         Ok(current)
     }
@@ -973,7 +1062,7 @@ impl Manager {
                 change(&mut fresh);
                 fresh.name = name.to_owned();
                 fresh.validate()?;
-                match self.shared.storage.insert(&key, fresh).await {
+                match self.shared.storage.insert(&key, &self.actor, fresh).await {
                     Ok(stored) => {
                         self.applied(key, stored.clone());
                         return Ok(stored);
@@ -998,7 +1087,7 @@ impl Manager {
                 return Ok(current);
             }
             next.validate()?;
-            match self.shared.storage.update(&key, next).await {
+            match self.shared.storage.update(&key, &self.actor, next).await {
                 Ok((_, current)) => {
                     self.applied(key, current.clone());
                     return Ok(current);
@@ -1020,7 +1109,11 @@ impl Manager {
     /// A name or storage error.
     pub async fn unregister(&self, name: &str) -> Result<Vec<Switch>, Error> {
         validate_name(name)?;
-        let removed = self.shared.storage.remove_tree(&self.key(name)).await?;
+        let removed = self
+            .shared
+            .storage
+            .remove_tree(&self.key(name), &self.actor)
+            .await?;
         self.shared.apply(
             removed
                 .iter()
@@ -1134,9 +1227,9 @@ impl Manager {
         for _ in 0..MODIFY_ATTEMPTS {
             let storage = &self.shared.storage;
             let in_place = if add {
-                storage.add_users(&key, &ids)
+                storage.add_users(&key, &self.actor, &ids)
             } else {
-                storage.remove_users(&key, &ids)
+                storage.remove_users(&key, &self.actor, &ids)
             };
             let Some(in_place) = in_place else {
                 break;
@@ -1148,7 +1241,7 @@ impl Manager {
                     if add {
                         fresh.users.insert(ids[0].as_str());
                     }
-                    match storage.insert(&key, fresh).await {
+                    match storage.insert(&key, &self.actor, fresh).await {
                         Ok(stored) => {
                             self.applied(key.clone(), stored.clone());
                             return Ok(stored);

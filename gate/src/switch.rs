@@ -404,7 +404,7 @@ impl Switch {
 }
 
 /// One field's change: its previous and current value, as JSON.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// Before the write (`null` if absent).
     pub previous: serde_json::Value,

@@ -270,6 +270,65 @@ async fn large_allow_lists_register_and_modify_atomically() {
     assert_eq!(stored, N as usize);
 }
 
+/// Every write records who did what in `{prefix}:history`, in the same
+/// script as the write; another node reads the same trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_is_shared_and_complete() {
+    use gate::history::Action;
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "history").await;
+    let a = manager(&url, &prefix).await.as_actor("alice");
+    let b = manager(&url, &prefix).await.as_actor("bob");
+    a.register(Switch::new("beta")).await.unwrap();
+    a.enable_for_all("beta").await.unwrap();
+    b.allow("beta", "carol/1").await.unwrap();
+    b.disallow("beta", "carol/1").await.unwrap();
+    b.allow("beta", "carol/1").await.unwrap();
+    a.allow("beta", "carol/1").await.unwrap(); // no change: no entry
+    a.register(Switch::new("beta:child")).await.unwrap();
+    let stale = Switch {
+        version: 1,
+        ..a.switch("beta:child").unwrap()
+    };
+    b.modify("beta:child", |s| s.description = Some("by bob".into()))
+        .await
+        .unwrap();
+    assert!(matches!(a.update(stale).await, Err(Error::Conflict { .. })));
+    b.unregister("beta").await.unwrap();
+
+    let history = a.history(None, 100).await.unwrap();
+    let summary: Vec<(&str, &str, Action, u64)> = history
+        .iter()
+        .map(|e| (e.actor.as_str(), e.key.as_str(), e.action, e.version))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("bob", "beta:child", Action::Unregistered, 0),
+            ("bob", "beta", Action::Unregistered, 0),
+            ("bob", "beta:child", Action::Updated, 2),
+            ("alice", "beta:child", Action::Registered, 1),
+            ("bob", "beta", Action::Allowed, 5),
+            ("bob", "beta", Action::Disallowed, 4),
+            ("bob", "beta", Action::Allowed, 3),
+            ("alice", "beta", Action::Updated, 2),
+            ("alice", "beta", Action::Registered, 1),
+        ],
+        "newest first; the conflict and the no-op wrote nothing"
+    );
+    let allowed = &history[4];
+    let users = allowed.users.as_ref().unwrap();
+    assert_eq!(
+        (users.added.as_slice(), users.added_count),
+        (["carol/1".to_owned()].as_slice(), 1)
+    );
+    assert!(history[0].at >= history[8].at && history[8].at > 0);
+    assert_eq!(history[2].changes["description"].current, "by bob");
+    // The other node reads the same trail, and per switch.
+    assert_eq!(b.history(Some("beta:child"), 100).await.unwrap().len(), 3);
+    assert_eq!(b.history(None, 2).await.unwrap(), history[..2]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn namespaces_and_shortcuts_work_on_redis() {
     let url = shared_url().await;

@@ -1,8 +1,11 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
+use serde::{Deserialize, Serialize};
+
 use super::{in_tree, split_key, BoxFuture, Record, Storage};
 use crate::error::Error;
+use crate::history::{self, HistoryEntry, DEFAULT_HISTORY_CAPACITY};
 use crate::switch::Switch;
 
 /// Switches kept in this process only: nothing to start, nothing shared.
@@ -19,34 +22,46 @@ use crate::switch::Switch;
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryStorage {
-    switches: Mutex<BTreeMap<String, Switch>>,
+    book: Mutex<Book>,
 }
 
-impl MemoryStorage {
-    /// An empty storage.
-    pub fn new() -> Self {
-        Self::default()
-    }
+/// Switches by storage key and their audit trail: the state of the memory
+/// storage, and of the file store's file. Every operation is all or
+/// nothing.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Book {
+    /// Switches by storage key.
+    pub(crate) switches: BTreeMap<String, Switch>,
+    /// The audit trail, oldest first.
+    #[serde(default)]
+    pub(crate) history: Vec<HistoryEntry>,
+}
 
-    fn locked(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Switch>> {
-        self.switches.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn insert_sync(&self, key: &str, mut switch: Switch) -> Result<Switch, Error> {
-        let mut switches = self.locked();
-        if switches.contains_key(key) {
+impl Book {
+    pub(crate) fn insert(
+        &mut self,
+        key: &str,
+        actor: &str,
+        mut switch: Switch,
+    ) -> Result<Switch, Error> {
+        if self.switches.contains_key(key) {
             return Err(Error::AlreadyExists {
                 name: split_key(key).1.to_owned(),
             });
         }
         switch.version = 1;
-        switches.insert(key.to_owned(), switch.clone());
+        self.switches.insert(key.to_owned(), switch.clone());
+        self.record(HistoryEntry::registered(actor, key, &switch));
         Ok(switch)
     }
 
-    fn update_sync(&self, key: &str, mut switch: Switch) -> Result<(Switch, Switch), Error> {
-        let mut switches = self.locked();
-        let Some(stored) = switches.get_mut(key) else {
+    pub(crate) fn update(
+        &mut self,
+        key: &str,
+        actor: &str,
+        mut switch: Switch,
+    ) -> Result<(Switch, Switch), Error> {
+        let Some(stored) = self.switches.get_mut(key) else {
             return Err(Error::NotFound {
                 name: split_key(key).1.to_owned(),
             });
@@ -60,24 +75,34 @@ impl MemoryStorage {
         }
         switch.version += 1;
         let previous = std::mem::replace(stored, switch.clone());
+        self.record(HistoryEntry::updated(actor, key, &previous, &switch));
         Ok((previous, switch))
     }
 
-    fn remove_sync(&self, root: &str) -> Vec<Record> {
-        let mut switches = self.locked();
-        let keys: Vec<String> = switches
+    pub(crate) fn remove_tree(&mut self, root: &str, actor: &str) -> Vec<Record> {
+        let keys: Vec<String> = self
+            .switches
             .range(root.to_owned()..)
             .take_while(|(k, _)| k.starts_with(root))
             .filter(|(k, _)| in_tree(k, root))
             .map(|(k, _)| k.clone())
             .collect();
-        keys.into_iter()
-            .filter_map(|key| switches.remove(&key).map(|switch| Record { key, switch }))
-            .collect()
+        let removed: Vec<Record> = keys
+            .into_iter()
+            .filter_map(|key| {
+                self.switches
+                    .remove(&key)
+                    .map(|switch| Record { key, switch })
+            })
+            .collect();
+        for record in &removed {
+            self.record(HistoryEntry::unregistered(actor, &record.key));
+        }
+        removed
     }
 
-    fn all(&self) -> Vec<Record> {
-        self.locked()
+    pub(crate) fn records(&self) -> Vec<Record> {
+        self.switches
             .iter()
             .map(|(key, switch)| Record {
                 key: key.clone(),
@@ -85,43 +110,77 @@ impl MemoryStorage {
             })
             .collect()
     }
+
+    fn record(&mut self, entry: HistoryEntry) {
+        history::push_capped(&mut self.history, entry, DEFAULT_HISTORY_CAPACITY);
+    }
+}
+
+impl MemoryStorage {
+    /// An empty storage.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn locked(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 impl Storage for MemoryStorage {
     fn load(&self) -> BoxFuture<'_, Result<Vec<Record>, Error>> {
-        let all = self.all();
+        let all = self.locked().records();
         Box::pin(async move { Ok(all) })
     }
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
-        let found = self.locked().get(key).cloned();
+        let found = self.locked().switches.get(key).cloned();
         Box::pin(async move { Ok(found) })
     }
 
-    fn insert<'a>(&'a self, key: &'a str, switch: Switch) -> BoxFuture<'a, Result<Switch, Error>> {
-        let result = self.insert_sync(key, switch);
+    fn insert<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+        switch: Switch,
+    ) -> BoxFuture<'a, Result<Switch, Error>> {
+        let result = self.locked().insert(key, actor, switch);
         Box::pin(async move { result })
     }
 
     fn update<'a>(
         &'a self,
         key: &'a str,
+        actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
-        let result = self.update_sync(key, switch);
+        let result = self.locked().update(key, actor, switch);
         Box::pin(async move { result })
     }
 
-    fn remove_tree<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
-        let removed = self.remove_sync(key);
+    fn remove_tree<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
+        let removed = self.locked().remove_tree(key, actor);
         Box::pin(async move { Ok(removed) })
     }
 
-    fn load_now(&self) -> Option<Result<Vec<Record>, Error>> {
-        Some(Ok(self.all()))
+    fn history<'a>(
+        &'a self,
+        key: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
+        let selected = history::select(&self.locked().history, key, limit);
+        Box::pin(async move { Ok(selected) })
     }
 
-    fn insert_now(&self, key: &str, switch: Switch) -> Option<Result<Switch, Error>> {
-        Some(self.insert_sync(key, switch))
+    fn load_now(&self) -> Option<Result<Vec<Record>, Error>> {
+        Some(Ok(self.locked().records()))
+    }
+
+    fn insert_now(&self, key: &str, actor: &str, switch: Switch) -> Option<Result<Switch, Error>> {
+        Some(self.locked().insert(key, actor, switch))
     }
 }

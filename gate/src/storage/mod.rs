@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::error::Error;
+use crate::history::HistoryEntry;
 use crate::switch::Switch;
 
 mod memory;
@@ -72,8 +73,10 @@ pub struct UsersChanged {
 /// Implementations must make every write atomic and versioned: `insert`
 /// stores version 1, `update` stores `version + 1` only if the stored
 /// version still equals the switch's `version`, else fails with
-/// [`Error::Conflict`]. The manager's conformance suite
-/// ([`crate::testing::conformance`]) checks these rules.
+/// [`Error::Conflict`]. Every write records a [`HistoryEntry`] naming
+/// `actor`, atomically with the write where the storage allows it. The
+/// manager's conformance suite ([`crate::testing::conformance`]) checks
+/// these rules.
 pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// Every stored switch.
     fn load(&self) -> BoxFuture<'_, Result<Vec<Record>, Error>>;
@@ -86,7 +89,12 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// # Errors
     ///
     /// [`Error::AlreadyExists`] if the key is taken.
-    fn insert<'a>(&'a self, key: &'a str, switch: Switch) -> BoxFuture<'a, Result<Switch, Error>>;
+    fn insert<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+        switch: Switch,
+    ) -> BoxFuture<'a, Result<Switch, Error>>;
 
     /// Replaces a switch if its stored version is `switch.version`;
     /// returns the previous and the new switch.
@@ -97,12 +105,17 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     fn update<'a>(
         &'a self,
         key: &'a str,
+        actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>>;
 
     /// Removes the switch at `key` and every descendant (`key:…`); returns
     /// what was removed.
-    fn remove_tree<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Vec<Record>, Error>>;
+    fn remove_tree<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Record>, Error>>;
 
     /// Adds `ids` to the allow-list of the switch at `key` in place (one
     /// `SADD` on Redis, not a rewrite of the switch). `None`: the storage
@@ -110,9 +123,10 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     fn add_users<'a>(
         &'a self,
         key: &'a str,
+        actor: &'a str,
         ids: &'a [String],
     ) -> Option<BoxFuture<'a, Result<UsersChanged, Error>>> {
-        let _ = (key, ids);
+        let _ = (key, actor, ids);
         None
     }
 
@@ -121,10 +135,23 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     fn remove_users<'a>(
         &'a self,
         key: &'a str,
+        actor: &'a str,
         ids: &'a [String],
     ) -> Option<BoxFuture<'a, Result<UsersChanged, Error>>> {
-        let _ = (key, ids);
+        let _ = (key, actor, ids);
         None
+    }
+
+    /// The newest `limit` entries of the audit trail, newest first, about
+    /// the switch at `key` and its descendants (every switch if `None`).
+    /// A storage without an audit trail returns none.
+    fn history<'a>(
+        &'a self,
+        key: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
+        let _ = (key, limit);
+        Box::pin(async { Ok(Vec::new()) })
     }
 
     /// Every stored switch, right now, if the storage can answer without
@@ -136,8 +163,8 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// `insert` right now, if the storage can do it without waiting; used
     /// by autocreate on the check path. `None` means "do it in the
     /// background".
-    fn insert_now(&self, key: &str, switch: Switch) -> Option<Result<Switch, Error>> {
-        let _ = (key, switch);
+    fn insert_now(&self, key: &str, actor: &str, switch: Switch) -> Option<Result<Switch, Error>> {
+        let _ = (key, actor, switch);
         None
     }
 }

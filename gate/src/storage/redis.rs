@@ -26,49 +26,67 @@ use super::{
     in_tree, split_key, BoxFuture, Record, ReplicaSource, Storage, SyncStatus, UsersChanged,
 };
 use crate::error::Error;
+use crate::history::{now_ms, Action, HistoryEntry, DEFAULT_HISTORY_CAPACITY, LISTED_IDS};
 use crate::manager::{Apply, Manager, Shared};
 use crate::signals::{Origin, RecordSkipped};
 use crate::switch::{Switch, Users};
 
+// Every script that writes also pushes its audit entry onto the history
+// list (KEYS[4]) and trims it to ARGV[cap]: the change and its entry are
+// one atomic step.
+
+// KEYS: switches, versions, users, history, [staging]
+// ARGV: key, json, channel, id count, entry, cap, ids...
 const INSERT: &str = r"
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return -1 end
-if KEYS[4] and redis.call('SCARD', KEYS[4]) ~= tonumber(ARGV[4]) then return -2 end
+if KEYS[5] and redis.call('SCARD', KEYS[5]) ~= tonumber(ARGV[4]) then return -2 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HDEL', KEYS[2], ARGV[1])
 local v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('UNLINK', KEYS[3])
-if KEYS[4] then
-  if tonumber(ARGV[4]) > 0 then redis.call('RENAME', KEYS[4], KEYS[3]) end
+if KEYS[5] then
+  if tonumber(ARGV[4]) > 0 then redis.call('RENAME', KEYS[5], KEYS[3]) end
 else
-  for i = 5, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+  for i = 7, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
 end
+redis.call('LPUSH', KEYS[4], ARGV[5])
+redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[6]) - 1)
 redis.call('PUBLISH', ARGV[3], cjson.encode({op = 'put', key = ARGV[1], version = v}))
 return v
 ";
 
+// KEYS: switches, versions, users, history, [staging]
+// ARGV: key, json, channel, expected version, entry, cap,
+//       added count (or the staged list's size), added..., removed...
 const UPDATE: &str = r"
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {1, 0} end
 local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if cur ~= tonumber(ARGV[4]) then return {2, cur} end
-if KEYS[4] and redis.call('SCARD', KEYS[4]) ~= tonumber(ARGV[5]) then return {3, cur} end
+if KEYS[5] and redis.call('SCARD', KEYS[5]) ~= tonumber(ARGV[7]) then return {3, cur} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-if KEYS[4] then
+if KEYS[5] then
   redis.call('UNLINK', KEYS[3])
-  if tonumber(ARGV[5]) > 0 then redis.call('RENAME', KEYS[4], KEYS[3]) end
+  if tonumber(ARGV[7]) > 0 then redis.call('RENAME', KEYS[5], KEYS[3]) end
 else
-  local n = tonumber(ARGV[5])
-  for i = 7, 6 + n do redis.call('SADD', KEYS[3], ARGV[i]) end
-  for i = 7 + n, #ARGV do redis.call('SREM', KEYS[3], ARGV[i]) end
+  local n = tonumber(ARGV[7])
+  for i = 8, 7 + n do redis.call('SADD', KEYS[3], ARGV[i]) end
+  for i = 8 + n, #ARGV do redis.call('SREM', KEYS[3], ARGV[i]) end
 end
 local v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+redis.call('LPUSH', KEYS[4], ARGV[5])
+redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[6]) - 1)
 redis.call('PUBLISH', ARGV[3], cjson.encode({op = 'put', key = ARGV[1], version = v}))
 return {0, v}
 ";
 
-const USERS: &str = r"
+// KEYS: switches, versions, users, history
+// ARGV: key, channel, 'allow' | 'disallow', entry without its closing
+//       brace (the script adds the version and the ids it changed), cap,
+//       listed ids (how many an entry lists), ids...
+const USERS: &str = r#"
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {1, 0, 0} end
 local changed = {}
-for i = 4, #ARGV do
+for i = 7, #ARGV do
   local n
   if ARGV[3] == 'allow' then n = redis.call('SADD', KEYS[3], ARGV[i])
   else n = redis.call('SREM', KEYS[3], ARGV[i]) end
@@ -77,14 +95,25 @@ end
 local v
 if #changed > 0 then
   v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+  local listed = {}
+  for i = 1, math.min(#changed, tonumber(ARGV[6])) do listed[i] = changed[i] end
+  local side = 'removed'
+  if ARGV[3] == 'allow' then side = 'added' end
+  local entry = ARGV[4] .. ',"version":' .. v .. ',"users":{"' .. side .. '":' ..
+    cjson.encode(listed) .. ',"' .. side .. '_count":' .. #changed .. '}}'
+  redis.call('LPUSH', KEYS[4], entry)
+  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]) - 1)
   redis.call('PUBLISH', ARGV[2], cjson.encode({op = ARGV[3], key = ARGV[1], version = v, ids = changed}))
 else
   v = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 end
 return {0, v, #changed}
-";
+"#;
 
-const REMOVE_TREE: &str = r"
+// KEYS: switches, versions, history
+// ARGV: root key, channel, users key prefix, entry without its key and
+//       closing brace, cap
+const REMOVE_TREE: &str = r#"
 local removed = {}
 local out = {}
 for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
@@ -95,14 +124,16 @@ for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
     table.insert(out, redis.call('HGET', KEYS[2], k) or '0')
     redis.call('HDEL', KEYS[1], k)
     redis.call('HDEL', KEYS[2], k)
-    redis.call('DEL', ARGV[3] .. k)
+    redis.call('UNLINK', ARGV[3] .. k)
+    redis.call('LPUSH', KEYS[3], ARGV[4] .. ',"key":' .. cjson.encode(k) .. '}')
   end
 end
 if #removed > 0 then
+  redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[5]) - 1)
   redis.call('PUBLISH', ARGV[2], cjson.encode({op = 'del', keys = removed}))
 end
 return out
-";
+"#;
 
 /// Up to this many ids travel inside a write's script; more are first
 /// staged in a temporary set, so that no single call carries a million
@@ -146,6 +177,7 @@ struct Keys {
     versions: String,
     users_prefix: String,
     channel: String,
+    history: String,
 }
 
 impl Keys {
@@ -155,6 +187,7 @@ impl Keys {
             versions: format!("{prefix}:versions"),
             users_prefix: format!("{prefix}:users:"),
             channel: format!("{prefix}:changes"),
+            history: format!("{prefix}:history"),
         }
     }
 
@@ -195,6 +228,8 @@ pub struct RedisStorage {
     keys: Arc<Keys>,
     scripts: Arc<Scripts>,
     timeout: Duration,
+    /// How many audit entries the history list keeps.
+    history_capacity: usize,
     /// The URL without its password, for messages.
     url: Arc<str>,
 }
@@ -489,18 +524,34 @@ impl RedisStorage {
     async fn users_script(
         &self,
         key: &str,
+        actor: &str,
         ids: &[String],
-        op: &str,
+        add: bool,
     ) -> Result<UsersChanged, Error> {
         let mut connection = self.connection.clone();
+        let action = if add {
+            Action::Allowed
+        } else {
+            Action::Disallowed
+        };
+        let mut entry = HistoryEntry::users(actor, key, add, &[], 0);
+        entry.users = None;
+        entry.action = action;
+        // The script adds the version and the ids it changed.
+        let mut entry = entry.to_json();
+        entry.pop();
         let mut invocation = self.scripts.users.prepare_invoke();
         invocation
             .key(&self.keys.switches)
             .key(&self.keys.versions)
             .key(self.keys.users(key))
+            .key(&self.keys.history)
             .arg(key)
             .arg(&self.keys.channel)
-            .arg(op)
+            .arg(if add { "allow" } else { "disallow" })
+            .arg(entry)
+            .arg(self.history_capacity)
+            .arg(LISTED_IDS)
             .arg(ids);
         let (status, version, changed): (u8, u64, usize) = self
             .call(
@@ -533,7 +584,12 @@ impl Storage for RedisStorage {
         Box::pin(async move { self.fetch(key).await?.transpose() })
     }
 
-    fn insert<'a>(&'a self, key: &'a str, switch: Switch) -> BoxFuture<'a, Result<Switch, Error>> {
+    fn insert<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+        switch: Switch,
+    ) -> BoxFuture<'a, Result<Switch, Error>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
             let users: Vec<&str> = switch.users.iter().collect();
@@ -542,15 +598,21 @@ impl Storage for RedisStorage {
             } else {
                 None
             };
+            let mut entry_switch = switch.clone();
+            entry_switch.version = 1;
+            let entry = HistoryEntry::registered(actor, key, &entry_switch);
             let mut invocation = self.scripts.insert.prepare_invoke();
             invocation
                 .key(&self.keys.switches)
                 .key(&self.keys.versions)
                 .key(self.keys.users(key))
+                .key(&self.keys.history)
                 .arg(key)
                 .arg(Self::record_json(&switch))
                 .arg(&self.keys.channel)
-                .arg(users.len());
+                .arg(users.len())
+                .arg(entry.to_json())
+                .arg(self.history_capacity);
             match &staged {
                 Some(stage) => invocation.key(stage),
                 None => invocation.arg(users),
@@ -583,6 +645,7 @@ impl Storage for RedisStorage {
     fn update<'a>(
         &'a self,
         key: &'a str,
+        actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
         Box::pin(async move {
@@ -595,8 +658,21 @@ impl Storage for RedisStorage {
             let previous = match previous {
                 Ok(previous) => previous,
                 // A malformed record can be repaired by an update.
-                Err(_) => Switch::new(split_key(key).1),
+                Err(_) => Switch {
+                    version: switch.version,
+                    ..Switch::new(split_key(key).1)
+                },
             };
+            if previous.version != switch.version {
+                return Err(Error::Conflict {
+                    name: switch.name,
+                    expected: switch.version,
+                    found: previous.version,
+                });
+            }
+            let mut entry_switch = switch.clone();
+            entry_switch.version += 1;
+            let entry = HistoryEntry::updated(actor, key, &previous, &entry_switch);
             let added: Vec<&str> = switch
                 .users
                 .iter()
@@ -621,13 +697,16 @@ impl Storage for RedisStorage {
                 .key(&self.keys.switches)
                 .key(&self.keys.versions)
                 .key(self.keys.users(key))
+                .key(&self.keys.history)
                 .arg(key)
                 .arg(Self::record_json(&switch))
                 .arg(&self.keys.channel)
-                .arg(switch.version);
+                .arg(switch.version)
+                .arg(entry.to_json())
+                .arg(self.history_capacity);
             match &staged {
                 Some(stage) => invocation.key(stage).arg(switch.users.len()),
-                None => invocation.arg(added.len()).arg(0).arg(added).arg(removed),
+                None => invocation.arg(added.len()).arg(added).arg(removed),
             };
             let result: Result<(u8, u64), Error> = self
                 .call("update a switch", invocation.invoke_async(&mut connection))
@@ -656,16 +735,29 @@ impl Storage for RedisStorage {
         })
     }
 
-    fn remove_tree<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
+    fn remove_tree<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
+            // The script adds each removed key and the closing brace.
+            let entry = format!(
+                r#"{{"actor":{},"at":{},"action":"unregistered""#,
+                serde_json::Value::from(actor),
+                now_ms()
+            );
             let mut invocation = self.scripts.remove_tree.prepare_invoke();
             invocation
                 .key(&self.keys.switches)
                 .key(&self.keys.versions)
+                .key(&self.keys.history)
                 .arg(key)
                 .arg(&self.keys.channel)
-                .arg(&self.keys.users_prefix);
+                .arg(&self.keys.users_prefix)
+                .arg(entry)
+                .arg(self.history_capacity);
             let flat: Vec<String> = self
                 .call(
                     "unregister switches",
@@ -694,17 +786,53 @@ impl Storage for RedisStorage {
     fn add_users<'a>(
         &'a self,
         key: &'a str,
+        actor: &'a str,
         ids: &'a [String],
     ) -> Option<BoxFuture<'a, Result<UsersChanged, Error>>> {
-        Some(Box::pin(self.users_script(key, ids, "allow")))
+        Some(Box::pin(self.users_script(key, actor, ids, true)))
     }
 
     fn remove_users<'a>(
         &'a self,
         key: &'a str,
+        actor: &'a str,
         ids: &'a [String],
     ) -> Option<BoxFuture<'a, Result<UsersChanged, Error>>> {
-        Some(Box::pin(self.users_script(key, ids, "disallow")))
+        Some(Box::pin(self.users_script(key, actor, ids, false)))
+    }
+
+    fn history<'a>(
+        &'a self,
+        key: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
+        Box::pin(async move {
+            let mut connection = self.connection.clone();
+            let raw: Vec<String> = self
+                .call(
+                    "read the history",
+                    redis::cmd("LRANGE")
+                        .arg(&self.keys.history)
+                        .arg(0)
+                        .arg(-1)
+                        .query_async(&mut connection),
+                )
+                .await?;
+            // Newest first already (LPUSH); an entry some other tool
+            // wrote malformed is skipped.
+            Ok(raw
+                .iter()
+                .filter_map(|json| match serde_json::from_str::<HistoryEntry>(json) {
+                    Ok(entry) => Some(entry),
+                    Err(error) => {
+                        tracing::warn!(%error, "gate: skipped a malformed history entry in Redis");
+                        None
+                    }
+                })
+                .filter(|e| key.is_none_or(|k| in_tree(&e.key, k)))
+                .take(limit)
+                .collect())
+        })
     }
 }
 
@@ -732,6 +860,7 @@ pub struct RedisBuilder {
     resync_interval: Duration,
     timeout: Duration,
     snapshot: Option<PathBuf>,
+    history_capacity: usize,
 }
 
 impl RedisBuilder {
@@ -743,6 +872,7 @@ impl RedisBuilder {
             resync_interval: Duration::from_secs(30),
             timeout: Duration::from_secs(1),
             snapshot: None,
+            history_capacity: DEFAULT_HISTORY_CAPACITY,
         }
     }
 
@@ -780,6 +910,13 @@ impl RedisBuilder {
         self
     }
 
+    /// How many entries the audit trail (`{prefix}:history`) keeps; the
+    /// oldest are dropped (default 1,000, at least 1).
+    pub fn history_capacity(mut self, entries: usize) -> Self {
+        self.history_capacity = entries.max(1);
+        self
+    }
+
     /// The storage alone, without a manager (for the conformance suite or
     /// your own tooling). It connects on first use.
     ///
@@ -809,6 +946,7 @@ impl RedisBuilder {
                 remove_tree: redis::Script::new(REMOVE_TREE),
             }),
             timeout: self.timeout,
+            history_capacity: self.history_capacity,
             url: Arc::from(shown),
         })
     }
