@@ -56,9 +56,15 @@ impl Snapshot {
 }
 
 /// Gives every namespace a small number, for [`Snapshot`].
+/// Also counts the changes applied to the replica, so that a full read of
+/// the storage that began before a change does not undo it.
 #[derive(Default)]
 struct NamespaceRegistry {
     indices: FxHashMap<Arc<str>, usize>,
+    /// How many changes were applied so far.
+    seq: u64,
+    /// Storage key → `seq` of the last change applied to it.
+    touched: FxHashMap<String, u64>,
 }
 
 impl NamespaceRegistry {
@@ -234,6 +240,7 @@ fn spawn_write(future: impl std::future::Future<Output = ()> + Send + 'static) {
 }
 
 impl Shared {
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn set_sync(&self, change: impl FnOnce(&mut SyncStatus)) {
         change(&mut self.sync.lock().unwrap_or_else(|e| e.into_inner()));
     }
@@ -254,9 +261,22 @@ impl Shared {
         self.replica.store(Arc::new(snapshot));
     }
 
+    /// The number of changes applied so far: pass it to
+    /// [`apply_since`](Self::apply_since) for what a read begun now returns.
+    pub(crate) fn seq(&self) -> u64 {
+        self.lock_registry().seq
+    }
+
     /// Applies changes to the replica, then fires the signals of those that
     /// changed it (registered, updated or unregistered).
     pub(crate) fn apply(&self, changes: Vec<Apply>, origin: Origin) {
+        self.apply_since(changes, origin, None);
+    }
+
+    /// Like [`apply`](Self::apply), for changes read from the storage by a
+    /// read that began at `since` (from [`seq`](Self::seq)): a key changed
+    /// after that is left alone, since the read may predate its change.
+    pub(crate) fn apply_since(&self, changes: Vec<Apply>, origin: Origin, since: Option<u64>) {
         let mut events: Vec<ReplicaEvent> = Vec::new();
         {
             let mut registry = self.lock_registry();
@@ -265,6 +285,14 @@ impl Shared {
                 let key = match &change {
                     Apply::Upsert { key, .. } | Apply::Remove { key } => key.clone(),
                 };
+                if let Some(since) = since {
+                    if registry.touched.get(&key).is_some_and(|&at| at > since) {
+                        continue;
+                    }
+                }
+                registry.seq += 1;
+                let seq = registry.seq;
+                registry.touched.insert(key.clone(), seq);
                 let (ns, name) = split_key(&key);
                 let namespace = snapshot.namespace_mut(registry.index(ns));
                 let previous = namespace.get(name).cloned();
@@ -333,6 +361,7 @@ impl Shared {
     }
 
     /// Every switch of the replica, with its key.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn replica_records(&self) -> Vec<Record> {
         let names: Vec<(usize, Arc<str>)> = self
             .lock_registry()
@@ -1050,7 +1079,10 @@ impl Manager {
         validate_name(name)?;
         let key = self.key(name);
         let mut last_error = None;
-        for _ in 0..MODIFY_ATTEMPTS {
+        for attempt in 0..MODIFY_ATTEMPTS {
+            if last_error.is_some() {
+                self.shared.storage.retry_pause(attempt).await;
+            }
             let stored = self.shared.storage.get(&key).await?;
             let Some(current) = stored else {
                 if !create {

@@ -154,6 +154,14 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    /// Waits a little before `modify` retries a write that lost a race
+    /// (`attempt` counts from 1), so that writers contending for one
+    /// switch stop colliding in lockstep. The default does not wait.
+    fn retry_pause(&self, attempt: usize) -> BoxFuture<'_, ()> {
+        let _ = attempt;
+        Box::pin(std::future::ready(()))
+    }
+
     /// Every stored switch, right now, if the storage can answer without
     /// waiting (the memory storage can). Used when a manager is built.
     fn load_now(&self) -> Option<Result<Vec<Record>, Error>> {

@@ -801,6 +801,21 @@ impl Storage for RedisStorage {
         Some(Box::pin(self.users_script(key, actor, ids, false)))
     }
 
+    fn retry_pause(&self, attempt: usize) -> BoxFuture<'_, ()> {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let noise =
+            crate::bucket::crc32(&(nanos ^ NEXT.fetch_add(1, Ordering::Relaxed)).to_le_bytes());
+        // Random, up to 100 µs per attempt (at most 2 ms): about a round
+        // trip, so that the other writer's script gets through.
+        let ceiling = 100 * attempt.clamp(1, 20) as u32;
+        let pause = Duration::from_micros(u64::from(noise % ceiling));
+        Box::pin(tokio::time::sleep(pause))
+    }
+
     fn history<'a>(
         &'a self,
         key: Option<&'a str>,
@@ -1029,6 +1044,8 @@ impl Sync {
 
     /// Reads everything and makes the replica equal to it.
     async fn resync(&self, shared: &Shared) -> Result<(), Error> {
+        // A change applied while the read runs is newer than what it reads.
+        let since = shared.seq();
         let all = self
             .storage
             .fetch_all(|key| shared.replica_switch(key))
@@ -1051,7 +1068,7 @@ impl Sync {
                 changes.push(Apply::Remove { key: record.key });
             }
         }
-        shared.apply(changes, Origin::Remote);
+        shared.apply_since(changes, Origin::Remote, Some(since));
         shared.set_sync(|s| {
             s.connected = true;
             s.last_sync = Some(SystemTime::now());
@@ -1212,17 +1229,19 @@ impl Sync {
     }
 
     async fn refetch(&self, shared: &Shared, key: String) -> Result<(), Error> {
+        let since = Some(shared.seq());
         match self.storage.fetch(&key).await? {
-            Some(Ok(switch)) => shared.apply(
+            Some(Ok(switch)) => shared.apply_since(
                 vec![Apply::Upsert {
                     key,
                     switch,
                     authoritative: true,
                 }],
                 Origin::Remote,
+                since,
             ),
             Some(Err(error)) => skipped(shared, key, &error),
-            None => shared.apply(vec![Apply::Remove { key }], Origin::Remote),
+            None => shared.apply_since(vec![Apply::Remove { key }], Origin::Remote, since),
         }
         Ok(())
     }
