@@ -2,12 +2,15 @@
 //! the check itself), in-process with `tower::ServiceExt::oneshot`:
 //!
 //! - `router/bare`: a router with one route, no guard;
+//! - `router/pass_layer`: the same behind a layer that only forwards
+//!   (what any `route_layer` costs in axum);
 //! - `router/require_on`: the same behind `require(..)` on a global switch;
 //! - `router/extractor_on`: the same guarded by the `Active<F>` extractor;
 //! - `check/global`: the check alone (`manager.active(name, ())`);
 //! - `router/require_off`: the guard answering 404 (no handler).
 //!
-//! Overhead beyond the check = require_on − bare − check/global.
+//! Overhead beyond the check = require_on − bare − check/global (all of
+//! it), or require_on − pass_layer − check/global (gate's share).
 //! Run: `cargo bench -p gate-axum --bench layer -- --warm-up-time 1 --measurement-time 3`.
 
 #![allow(missing_docs)]
@@ -25,6 +28,36 @@ use tower::ServiceExt;
 
 gate_axum::feature!(On = "on");
 
+/// A layer that only forwards: what any `route_layer` costs in axum
+/// (boxing the layered route, a clone per request), without gate.
+#[derive(Clone)]
+struct Pass;
+
+impl<S> tower_layer::Layer<S> for Pass {
+    type Service = Forward<S>;
+    fn layer(&self, inner: S) -> Forward<S> {
+        Forward(inner)
+    }
+}
+
+#[derive(Clone)]
+struct Forward<S>(S);
+
+impl<S: tower_service::Service<R>, R> tower_service::Service<R> for Forward<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+    fn call(&mut self, request: R) -> S::Future {
+        self.0.call(request)
+    }
+}
+
 fn request() -> Request<Body> {
     Request::builder().uri("/x").body(Body::empty()).unwrap()
 }
@@ -41,6 +74,9 @@ fn bench(c: &mut Criterion) {
     });
 
     let bare: Router = Router::new().route("/x", get(|| async { "x" }));
+    let pass: Router = Router::new()
+        .route("/x", get(|| async { "x" }))
+        .route_layer(Pass);
     let require_on: Router = Router::new()
         .route("/x", get(|| async { "x" }))
         .route_layer(gate_axum::require("on").manager(manager.clone()));
@@ -57,6 +93,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("router");
     for (name, router) in [
         ("bare", &bare),
+        ("pass_layer", &pass),
         ("require_on", &require_on),
         ("require_off", &require_off),
         ("bare_extension", &bare_extension),

@@ -132,6 +132,12 @@ impl RequireLayer {
     }
 
     /// The switch's name.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(gate_axum::require("beta").feature(), "beta");
+    /// ```
     pub fn feature(&self) -> &str {
         &self.config.feature
     }

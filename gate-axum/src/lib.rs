@@ -1,4 +1,4 @@
-//! axum integration of [gate](gate): switch-guarded routes and the
+//! axum integration of [`gate`]: switch-guarded routes and the
 //! request's user in gate's context.
 //!
 //! - [`require("feature")`](require()) — a layer: requests for which the

@@ -78,6 +78,18 @@ impl Off {
     }
 
     /// The status answered for a request with `method` (`None`: unknown).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gate_axum::Off;
+    /// use http::{Method, StatusCode};
+    ///
+    /// let off = Off::redirect("/upsell");
+    /// assert_eq!(off.status(Some(&Method::HEAD)), StatusCode::FOUND);
+    /// assert_eq!(off.status(Some(&Method::POST)), StatusCode::SEE_OTHER);
+    /// assert_eq!(Off::NotFound.status(None), StatusCode::NOT_FOUND);
+    /// ```
     pub fn status(&self, method: Option<&Method>) -> StatusCode {
         match (self, method) {
             (Off::NotFound, _) => StatusCode::NOT_FOUND,
@@ -204,16 +216,40 @@ impl Rejection {
     }
 
     /// The switch that is off, if known.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let rejection = gate_axum::Rejection::from(gate::Inactive::new("beta"));
+    /// assert_eq!(rejection.feature(), Some("beta"));
+    /// assert_eq!(gate_axum::Rejection::not_found().feature(), None);
+    /// ```
     pub fn feature(&self) -> Option<&str> {
         self.feature.as_deref()
     }
 
     /// What is answered: not found or a redirect.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gate_axum::{Off, Rejection};
+    ///
+    /// assert_eq!(Rejection::not_found().off(), &Off::NotFound);
+    /// ```
     pub fn off(&self) -> &Off {
         &self.off
     }
 
     /// The response's status: 404, 302 or 303 (see [`Off`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use http::StatusCode;
+    ///
+    /// assert_eq!(gate_axum::Rejection::not_found().status(), StatusCode::NOT_FOUND);
+    /// ```
     pub fn status(&self) -> StatusCode {
         self.off.status(self.method.as_ref())
     }
