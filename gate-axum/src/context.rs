@@ -11,6 +11,7 @@ use std::task::{Context as TaskContext, Poll};
 use axum::extract::{FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 use gate::IntoInputs;
+use http::request::Parts;
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -236,6 +237,112 @@ impl_service!(T1, T2, T3, T4, T5, T6);
 impl_service!(T1, T2, T3, T4, T5, T6, T7);
 impl_service!(T1, T2, T3, T4, T5, T6, T7, T8);
 
+/// [`inputs_from_fn`] for an `async fn(&mut Parts) -> Result<inputs,
+/// error>`: the function reads the request's head directly (and may change
+/// it, e.g. insert the user into the extensions for the handlers), runs
+/// extractors itself with `T::from_request_parts(parts, &()).await`, and
+/// fails with any [`IntoResponse`] — that response is then the answer.
+///
+/// Give it an `async fn` item: a closure cannot return a future that
+/// borrows its argument.
+///
+/// # Examples
+///
+/// ```
+/// use axum::http::{request::Parts, StatusCode};
+/// use axum::{routing::get, Extension, Router};
+///
+/// #[derive(Clone, Debug)]
+/// struct UserId(String);
+///
+/// async fn user(parts: &mut Parts) -> Result<String, (StatusCode, &'static str)> {
+///     let id = parts
+///         .headers
+///         .get("x-user")
+///         .ok_or((StatusCode::UNAUTHORIZED, "who are you?"))?
+///         .to_str()
+///         .map_err(|_| (StatusCode::BAD_REQUEST, "malformed x-user"))?
+///         .to_owned();
+///     parts.extensions.insert(UserId(id.clone())); // for the handlers
+///     Ok(id)
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/beta", get(|Extension(UserId(id)): Extension<UserId>| async move { id }))
+///     .route_layer(gate_axum::require("beta"))
+///     .layer(gate_axum::inputs_from_parts(user));
+/// # let _ = app;
+/// ```
+pub fn inputs_from_parts<F, I, E>(f: F) -> InputsLayer<F, (), FromParts<I, E>>
+where
+    F: for<'a> PartsFn<'a, I, E>,
+{
+    inputs_from_fn_with_state((), f)
+}
+
+/// The marker of an [`InputsLayer`] built by [`inputs_from_parts`].
+#[derive(Debug)]
+pub struct FromParts<I, E>(PhantomData<fn() -> (I, E)>);
+
+/// An `async fn(&'a mut Parts) -> Result<I, E>`, for
+/// [`inputs_from_parts`]. Implemented for every such function whose
+/// future is `Send`; there is nothing to implement by hand.
+pub trait PartsFn<'a, I, E> {
+    /// The function's future.
+    type Future: Future<Output = Result<I, E>> + Send + 'a;
+
+    /// Calls the function.
+    fn call(&self, parts: &'a mut Parts) -> Self::Future;
+}
+
+impl<'a, F, Fut, I, E> PartsFn<'a, I, E> for F
+where
+    F: Fn(&'a mut Parts) -> Fut,
+    Fut: Future<Output = Result<I, E>> + Send + 'a,
+{
+    type Future = Fut;
+
+    fn call(&self, parts: &'a mut Parts) -> Fut {
+        self(parts)
+    }
+}
+
+impl<F, In, E, S, I> Service<Request> for InputsService<F, S, I, FromParts<In, E>>
+where
+    F: for<'a> PartsFn<'a, In, E> + Clone + Send + Sync + 'static,
+    In: IntoInputs + Send + 'static,
+    E: IntoResponse + 'static,
+    I: Service<Request, Error = Infallible> + Clone + Send + 'static,
+    I::Response: IntoResponse,
+    I::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = InputsFuture;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let fresh = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, fresh);
+        let f = self.f.clone();
+        InputsFuture::new(async move {
+            let (mut parts, body) = request.into_parts();
+            let inputs = match f.call(&mut parts).await {
+                Ok(inputs) => inputs,
+                Err(error) => return Ok(error.into_response()),
+            };
+            let request = Request::from_parts(parts, body);
+            match gate::scope(inputs, inner.call(request)).await {
+                Ok(response) => Ok(response.into_response()),
+                Err(never) => match never {},
+            }
+        })
+    }
+}
+
 /// Spawns `future` on the current tokio runtime *inside the current
 /// context*: `tokio::spawn(gate::Context::current().run(future))`.
 ///
@@ -391,6 +498,45 @@ mod tests {
         assert_eq!(off.status(), StatusCode::NOT_FOUND);
         // The Path extractor rejects: its 400, not a 500.
         let bad = app.oneshot(get_as("/beta/x", None)).await.unwrap();
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    }
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct UserId(String);
+
+    async fn from_parts(parts: &mut Parts) -> Result<String, (StatusCode, &'static str)> {
+        tokio::task::yield_now().await;
+        let id = parts
+            .headers
+            .get("x-user")
+            .ok_or((StatusCode::UNAUTHORIZED, "who are you?"))?
+            .to_str()
+            .map_err(|_| (StatusCode::BAD_REQUEST, "malformed x-user"))?
+            .to_owned();
+        parts.extensions.insert(UserId(id.clone()));
+        Ok(id)
+    }
+
+    #[tokio::test]
+    async fn from_parts_scopes_the_user_and_may_change_the_parts() {
+        let app: Router = Router::new()
+            .route(
+                "/beta",
+                get(|Extension(UserId(id)): Extension<UserId>| async move { id }),
+            )
+            .route_layer(crate::require("beta"))
+            .layer(inputs_from_parts(from_parts))
+            .layer(Extension(manager().await));
+        let alice = app.clone().oneshot(get_as("/beta", Some(b"alice")));
+        let alice = alice.await.unwrap();
+        assert_eq!(alice.status(), StatusCode::OK);
+        assert_eq!(text(alice).await, "alice");
+        let bob = app.clone().oneshot(get_as("/beta", Some(b"bob")));
+        assert_eq!(bob.await.unwrap().status(), StatusCode::NOT_FOUND);
+        let nobody = app.clone().oneshot(get_as("/beta", None)).await.unwrap();
+        assert_eq!(nobody.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(text(nobody).await, "who are you?");
+        let bad = app.oneshot(get_as("/beta", Some(b"\xff"))).await.unwrap();
         assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     }
 

@@ -10,8 +10,10 @@
 //! - [`inputs_from_fn(f)`](inputs_from_fn()) — a middleware that computes
 //!   the request's inputs (its user) and runs the rest of the request inside
 //!   [`gate::scope`], so every check below — the layer, the extractor,
-//!   `#[gate("feature")]` functions — sees the user. [`spawn`] carries that
-//!   context into a spawned task.
+//!   `#[gate("feature")]` functions — sees the user.
+//!   [`inputs_from_parts(f)`](inputs_from_parts()) does the same from an
+//!   `async fn(&mut Parts)`. [`spawn`] carries that context into a spawned
+//!   task.
 //! - [`Rejection`], [`not_found()`], [`redirect()`] — the off-answers, also
 //!   for handlers of their own (`From<gate::Inactive> for Rejection`).
 //!
@@ -57,7 +59,10 @@ pub mod future;
 mod layer;
 mod rejection;
 
-pub use context::{inputs_from_fn, inputs_from_fn_with_state, spawn, InputsLayer, InputsService};
+pub use context::{
+    inputs_from_fn, inputs_from_fn_with_state, inputs_from_parts, spawn, FromParts, InputsLayer,
+    InputsService, PartsFn,
+};
 pub use extractor::{Active, Feature};
 pub use layer::{require, Require, RequireLayer};
 pub use rejection::{not_found, redirect, Off, Rejection};
