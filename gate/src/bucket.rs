@@ -91,7 +91,7 @@ pub(crate) fn random_bucket() -> u8 {
         x ^= x << 25;
         x ^= x >> 27;
         state.set(x);
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u8 % 100
+        ((x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) % 100) as u8
     })
 }
 
@@ -162,5 +162,12 @@ mod tests {
         assert!(samples.iter().all(|&b| b < 100));
         let low = samples.iter().filter(|&&b| b < 50).count();
         assert!((350..650).contains(&low), "{low} of 1000 below 50");
+        // Even: a bucket taken from a byte (0..256 % 100) would favour
+        // 0..56, putting about 59% below 50.
+        let many: Vec<u8> = (0..100_000).map(|_| random_bucket()).collect();
+        let low = many.iter().filter(|&&b| b < 50).count();
+        assert!((48_500..51_500).contains(&low), "{low} of 100,000 below 50");
+        let top = many.iter().filter(|&&b| b >= 56).count();
+        assert!((42_500..45_500).contains(&top), "{top} of 100,000 at 56 or above");
     }
 }
