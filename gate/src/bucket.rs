@@ -168,6 +168,9 @@ mod tests {
         let low = many.iter().filter(|&&b| b < 50).count();
         assert!((48_500..51_500).contains(&low), "{low} of 100,000 below 50");
         let top = many.iter().filter(|&&b| b >= 56).count();
-        assert!((42_500..45_500).contains(&top), "{top} of 100,000 at 56 or above");
+        assert!(
+            (42_500..45_500).contains(&top),
+            "{top} of 100,000 at 56 or above"
+        );
     }
 }

@@ -261,6 +261,30 @@ impl Shared {
         self.replica.store(Arc::new(snapshot));
     }
 
+    /// Makes the replica equal to `records`, the whole storage as read by a
+    /// read that began at `since`: upserts them, and removes the switches
+    /// that are neither among them nor in `present` (keys the read saw but
+    /// could not parse, whose last good copy is kept).
+    pub(crate) fn sync_to(&self, records: Vec<Record>, present: &[String], since: u64) {
+        let mut seen: std::collections::HashSet<String> =
+            records.iter().map(|r| r.key.clone()).collect();
+        seen.extend(present.iter().cloned());
+        let mut changes: Vec<Apply> = records
+            .into_iter()
+            .map(|Record { key, switch }| Apply::Upsert {
+                key,
+                switch,
+                authoritative: true,
+            })
+            .collect();
+        for record in self.replica_records() {
+            if !seen.contains(&record.key) {
+                changes.push(Apply::Remove { key: record.key });
+            }
+        }
+        self.apply_since(changes, Origin::Remote, Some(since));
+    }
+
     /// The number of changes applied so far: pass it to
     /// [`apply_since`](Self::apply_since) for what a read begun now returns.
     pub(crate) fn seq(&self) -> u64 {
@@ -361,7 +385,6 @@ impl Shared {
     }
 
     /// Every switch of the replica, with its key.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn replica_records(&self) -> Vec<Record> {
         let names: Vec<(usize, Arc<str>)> = self
             .lock_registry()
@@ -431,6 +454,24 @@ impl Manager {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Reads the whole storage again and makes the replica equal to it,
+    /// firing the signals of what changed (with [`Origin::Remote`]). The
+    /// Redis storage does this by itself (pub/sub and periodic resyncs);
+    /// call it for a storage that other processes change behind the
+    /// manager's back, such as a [`FileStorage`](crate::storage::FileStorage).
+    ///
+    /// # Errors
+    ///
+    /// The storage's error (the replica is left as it was).
+    ///
+    /// [`Origin::Remote`]: crate::signals::Origin::Remote
+    pub async fn reload(&self) -> Result<(), Error> {
+        let since = self.shared.seq();
+        let records = self.shared.storage.load().await?;
+        self.shared.sync_to(records, &[], since);
+        Ok(())
     }
 
     /// A manager with in-memory storage and default settings.

@@ -31,6 +31,7 @@ pub struct MemoryStorage {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Book {
     /// Switches by storage key.
+    #[serde(default)]
     pub(crate) switches: BTreeMap<String, Switch>,
     /// The audit trail, oldest first.
     #[serde(default)]

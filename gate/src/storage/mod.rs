@@ -10,12 +10,14 @@ use crate::error::Error;
 use crate::history::HistoryEntry;
 use crate::switch::Switch;
 
+mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisBuilder, RedisStorage};
+pub use file::FileStorage;
 pub use memory::MemoryStorage;
 
 /// A boxed, sendable future, as storages return.

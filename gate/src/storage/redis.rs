@@ -1050,25 +1050,18 @@ impl Sync {
             .storage
             .fetch_all(|key| shared.replica_switch(key))
             .await?;
-        let mut changes = Vec::with_capacity(all.len());
-        let mut seen = std::collections::HashSet::with_capacity(all.len());
+        let mut records = Vec::with_capacity(all.len());
+        let mut malformed = Vec::new();
         for (key, parsed) in all {
-            seen.insert(key.clone());
             match parsed {
-                Ok(switch) => changes.push(Apply::Upsert {
-                    key,
-                    switch,
-                    authoritative: true,
-                }),
-                Err(error) => skipped(shared, key, &error),
+                Ok(switch) => records.push(Record { key, switch }),
+                Err(error) => {
+                    skipped(shared, key.clone(), &error);
+                    malformed.push(key);
+                }
             }
         }
-        for record in shared.replica_records() {
-            if !seen.contains(&record.key) {
-                changes.push(Apply::Remove { key: record.key });
-            }
-        }
-        shared.apply_since(changes, Origin::Remote, Some(since));
+        shared.sync_to(records, &malformed, since);
         shared.set_sync(|s| {
             s.connected = true;
             s.last_sync = Some(SystemTime::now());

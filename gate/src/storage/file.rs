@@ -1,0 +1,255 @@
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::memory::Book;
+use super::{split_key, BoxFuture, Record, Storage};
+use crate::error::Error;
+use crate::history::{self, HistoryEntry};
+use crate::switch::Switch;
+
+/// Switches in one JSON file, for a command-line tool, a small service, or
+/// switches kept under version control.
+///
+/// Every write takes an advisory lock on `<file>.lock` (so two processes
+/// writing at once are serialized, and neither loses the other's update),
+/// reads the file afresh, applies the change, writes the result to a
+/// temporary file in the same folder, syncs it to disk and renames it over
+/// the old one: a crash leaves either the old file or the new one, never
+/// half of one. The audit trail is kept in the same file, so a change and
+/// its entry are written together.
+///
+/// A manager reads the file when it is built; changes other processes make
+/// later reach it with [`FileStorage::reload`] (the `gate` command reloads
+/// on every run).
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let dir = std::env::temp_dir().join(format!("gate-doc-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("switches.json");
+///
+/// let manager = gate::Manager::builder()
+///     .storage(gate::storage::FileStorage::open(&path)?)
+///     .build();
+/// manager.set_percentage("new_search", 20).await?;
+///
+/// // Another process (here: another manager) reads the same file.
+/// let other = gate::Manager::builder()
+///     .storage(gate::storage::FileStorage::open(&path)?)
+///     .build();
+/// assert!(other.active("new_search", "443301"));
+/// # std::fs::remove_dir_all(&dir).unwrap();
+/// # Ok::<_, gate::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone)]
+pub struct FileStorage {
+    path: Arc<Path>,
+    lock: Arc<Path>,
+}
+
+impl FileStorage {
+    /// A storage on the file at `path`, which need not exist yet (it is
+    /// created by the first write). An existing file is read and checked
+    /// now.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidJson`] naming the file and the position for a
+    /// malformed file (which is left untouched), [`Error::Storage`] if it
+    /// cannot be read.
+    pub fn open(path: impl Into<PathBuf>) -> Result<FileStorage, Error> {
+        let path: PathBuf = path.into();
+        let mut lock = path.clone().into_os_string();
+        lock.push(".lock");
+        let storage = FileStorage {
+            path: Arc::from(path),
+            lock: Arc::from(PathBuf::from(lock)),
+        };
+        storage.read()?;
+        Ok(storage)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every switch in the file as it is now, for a manager to replace its
+    /// replica with ([`Manager::reload`](crate::Manager::reload)).
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub fn reload(&self) -> Result<Vec<Record>, Error> {
+        Ok(self.read()?.records())
+    }
+
+    fn io_error(&self, what: &str, error: std::io::Error) -> Error {
+        Error::Storage(format!("cannot {what} {}: {error}", self.path.display()))
+    }
+
+    /// The file's contents; an empty book if it does not exist.
+    fn read(&self) -> Result<Book, Error> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Book::default()),
+            Err(e) => return Err(self.io_error("read", e)),
+        };
+        let invalid = |reason: String| Error::InvalidJson {
+            what: format!("the switch file {}", self.path.display()),
+            reason,
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Book::default());
+        }
+        // serde_json's message ends with the line and column.
+        let book: Book = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+        for (key, switch) in &book.switches {
+            let name = split_key(key).1;
+            if switch.name != name {
+                return Err(invalid(format!(
+                    "the switch stored as {key:?} is named {:?}",
+                    switch.name
+                )));
+            }
+            switch
+                .validate()
+                .map_err(|e| invalid(format!("switch {key:?}: {e}")))?;
+        }
+        Ok(book)
+    }
+
+    /// Writes `book` atomically: temporary file, fsync, rename, fsync of
+    /// the folder.
+    fn write(&self, book: &Book) -> Result<(), Error> {
+        let json = serde_json::to_vec_pretty(book).map_err(|e| Error::Storage(e.to_string()))?;
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let file_name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{file_name}.tmp.{}", std::process::id()));
+        let written = (|| {
+            let mut file = File::create(&tmp)?;
+            file.write_all(&json)?;
+            file.write_all(b"\n")?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, &self.path)?;
+            // The rename itself is durable once the folder is synced.
+            if let Ok(dir) = File::open(&dir) {
+                let _ = dir.sync_all();
+            }
+            Ok(())
+        })();
+        written.map_err(|e: std::io::Error| {
+            let _ = std::fs::remove_file(&tmp);
+            self.io_error("write", e)
+        })
+    }
+
+    /// Runs `change` on the file's current contents under the lock, and
+    /// writes the result if it succeeds (nothing is written if it fails).
+    fn locked<T>(&self, change: impl FnOnce(&mut Book) -> Result<T, Error>) -> Result<T, Error> {
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock)
+            .map_err(|e| self.io_error("open the lock file of", e))?;
+        lock.lock().map_err(|e| self.io_error("lock", e))?;
+        let result = (|| {
+            let mut book = self.read()?;
+            let before = book.clone();
+            let out = change(&mut book)?;
+            if book != before {
+                self.write(&book)?;
+            }
+            Ok(out)
+        })();
+        let _ = lock.unlock();
+        result
+    }
+
+    /// Runs a locked change off the async runtime's threads (the lock may
+    /// be held by another process for a moment).
+    fn blocking<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&FileStorage) -> Result<T, Error> + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, Error>> {
+        let storage = self.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => Box::pin(async move {
+                handle
+                    .spawn_blocking(move || change(&storage))
+                    .await
+                    .unwrap_or_else(|e| Err(Error::Storage(format!("the file write failed: {e}"))))
+            }),
+            Err(_) => Box::pin(std::future::ready(change(&storage))),
+        }
+    }
+}
+
+impl Storage for FileStorage {
+    fn load(&self) -> BoxFuture<'_, Result<Vec<Record>, Error>> {
+        let records = self.reload();
+        Box::pin(async move { records })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
+        let found = self.read().map(|book| book.switches.get(key).cloned());
+        Box::pin(async move { found })
+    }
+
+    fn insert<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+        switch: Switch,
+    ) -> BoxFuture<'a, Result<Switch, Error>> {
+        let (key, actor) = (key.to_owned(), actor.to_owned());
+        self.blocking(move |s| s.locked(|book| book.insert(&key, &actor, switch)))
+    }
+
+    fn update<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+        switch: Switch,
+    ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
+        let (key, actor) = (key.to_owned(), actor.to_owned());
+        self.blocking(move |s| s.locked(|book| book.update(&key, &actor, switch)))
+    }
+
+    fn remove_tree<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
+        let (key, actor) = (key.to_owned(), actor.to_owned());
+        self.blocking(move |s| s.locked(|book| Ok(book.remove_tree(&key, &actor))))
+    }
+
+    fn history<'a>(
+        &'a self,
+        key: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
+        let selected = self
+            .read()
+            .map(|book| history::select(&book.history, key, limit));
+        Box::pin(async move { selected })
+    }
+
+    fn load_now(&self) -> Option<Result<Vec<Record>, Error>> {
+        Some(self.reload())
+    }
+}

@@ -1,0 +1,180 @@
+//! The file store: conformance, atomic writes, concurrent writers under
+//! the lock, malformed files, reload and the audit trail.
+
+use std::path::PathBuf;
+
+use gate::storage::FileStorage;
+use gate::{Error, Manager, State, Switch};
+
+/// A fresh folder for one test, removed when dropped.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(test: &str) -> Dir {
+        let dir = std::env::temp_dir().join(format!("gate-file-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Dir(dir)
+    }
+    fn file(&self) -> PathBuf {
+        self.0.join("switches.json")
+    }
+    fn entries(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn manager(path: &PathBuf) -> Manager {
+    Manager::builder()
+        .storage(FileStorage::open(path).unwrap())
+        .build()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_conformance() {
+    let dir = Dir::new("conformance");
+    let storage = FileStorage::open(dir.file()).unwrap();
+    gate::testing::conformance(&storage, "").await;
+    gate::testing::conformance(&storage, "ns").await;
+    assert_eq!(
+        dir.entries(),
+        ["switches.json", "switches.json.lock"],
+        "no temporary file is left behind"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_shared_through_the_file_and_readable_json() {
+    let dir = Dir::new("shared");
+    let a = manager(&dir.file()).as_actor("alice");
+    a.set_percentage("new_search", 20).await.unwrap();
+    a.allow("beta", "bob").await.unwrap();
+
+    let b = manager(&dir.file());
+    assert!(b.active("new_search", "443301"));
+    assert!(b.active("beta", "bob"));
+
+    // A later change reaches b when it reloads.
+    a.disable("beta").await.unwrap();
+    assert!(b.active("beta", "bob"), "b still has what it read");
+    b.reload().await.unwrap();
+    assert!(!b.active("beta", "bob"));
+    a.unregister("beta").await.unwrap();
+    b.reload().await.unwrap();
+    assert!(b.switch("beta").is_none());
+
+    // The file is plain, pretty JSON with the history in it.
+    let text = std::fs::read_to_string(dir.file()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["switches"]["new_search"]["state"], "selective");
+    assert!(text.contains("\n  \"switches\""), "{text}");
+    let history = b.history(None, 10).await.unwrap();
+    assert_eq!(history.len(), 4);
+    assert!(history.iter().all(|e| e.actor == "alice"));
+}
+
+/// Two writers, each with its own storage on the same file (as two CLI
+/// processes would be), on their own threads: the lock serializes them and
+/// `modify` retries, so no increment is lost.
+#[test]
+fn concurrent_writers_lose_nothing() {
+    let dir = Dir::new("concurrent");
+    let path = dir.file();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(manager(&path).register(Switch::new("counter").description("0")))
+        .unwrap();
+    let writers: Vec<_> = (0..2)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .unwrap();
+                let m = manager(&path);
+                rt.block_on(async {
+                    for _ in 0..50 {
+                        m.modify("counter", |s| {
+                            let n: u32 = s.description.as_deref().unwrap().parse().unwrap();
+                            s.description = Some((n + 1).to_string());
+                        })
+                        .await
+                        .unwrap();
+                    }
+                });
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let m = manager(&path);
+    let counter = m.switch("counter").unwrap();
+    assert_eq!(counter.description.as_deref(), Some("100"));
+    assert_eq!(counter.version, 101);
+}
+
+#[tokio::test]
+async fn a_malformed_file_is_a_clear_error_and_left_untouched() {
+    let dir = Dir::new("malformed");
+    let path = dir.file();
+    let bad = "{\n  \"switches\": {\n    \"beta\": {\"name\": \"beta\", \"state\": \"sideways\"}\n  }\n}\n";
+    std::fs::write(&path, bad).unwrap();
+    let err = FileStorage::open(&path).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(message.contains("line 3"), "{message}");
+
+    // A storage opened before the file went bad fails its writes the same
+    // way and writes nothing.
+    std::fs::write(&path, "{}").unwrap();
+    let storage = FileStorage::open(&path).unwrap();
+    std::fs::write(&path, "{ not json").unwrap();
+    let m = Manager::builder().storage(storage).build();
+    let err = m.enable_for_all("beta").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidJson { .. }), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ not json");
+
+    // A record whose name does not match its key, or an invalid switch.
+    std::fs::write(&path, r#"{"switches": {"a": {"name": "b"}}}"#).unwrap();
+    let message = FileStorage::open(&path).unwrap_err().to_string();
+    assert!(
+        message.contains(r#"stored as "a" is named "b""#),
+        "{message}"
+    );
+    std::fs::write(
+        &path,
+        r#"{"switches": {"a": {"name": "a", "variants": [{"name": "x", "weight": 0}]}}}"#,
+    )
+    .unwrap();
+    let message = FileStorage::open(&path).unwrap_err().to_string();
+    assert!(message.contains("total weight is zero"), "{message}");
+}
+
+#[tokio::test]
+async fn a_missing_or_empty_file_is_an_empty_store() {
+    let dir = Dir::new("missing");
+    let m = manager(&dir.file());
+    assert!(m.switches().is_empty());
+    assert_eq!(
+        dir.entries(),
+        Vec::<String>::new(),
+        "nothing written by reading"
+    );
+    std::fs::write(dir.file(), "\n").unwrap();
+    let m = manager(&dir.file());
+    m.register(Switch::new("x").state(State::Global))
+        .await
+        .unwrap();
+    assert!(manager(&dir.file()).active("x", ()));
+}
