@@ -35,6 +35,7 @@ mod context;
 mod error;
 pub mod explain;
 pub mod history;
+pub mod import;
 mod json_input;
 mod manager;
 mod operator;
