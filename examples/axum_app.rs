@@ -17,6 +17,19 @@
 //! The user comes from the `x-user` header or the `user` query parameter
 //! (the header wins); `inputs_from_fn` puts it into gate's context for the
 //! whole request. A malformed user answers 400.
+//!
+//! Operating it:
+//!
+//! - `GATE_STORE=path/to/gate.json` (or `redis://…`) keeps the switches
+//!   there instead of in memory, so the `gate` command changes them while
+//!   the service runs (a file is re-read every second; Redis pushes
+//!   changes). The start-up switches are only created if missing.
+//! - `GATE_ADMIN_TOKEN=…` mounts the admin API at `/admin/gate`:
+//!
+//! ```sh
+//! curl -X PUT localhost:3000/admin/gate/switches/new_checkout/percentage \
+//!      -H "authorization: Bearer $GATE_ADMIN_TOKEN" -d '{"percentage": 50}'
+//! ```
 
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Html;
@@ -95,22 +108,59 @@ async fn old_checkout() -> Html<&'static str> {
     Html("<h1>The checkout</h1>\n")
 }
 
+/// The manager of `GATE_STORE`: a Redis URL, a file, or (unset) memory.
+async fn manager() -> Result<gate::Manager, Box<dyn std::error::Error>> {
+    let Ok(store) = std::env::var("GATE_STORE") else {
+        return Ok(gate::Manager::in_memory());
+    };
+    if store.starts_with("redis://") || store.starts_with("rediss://") {
+        let prefix = std::env::var("GATE_PREFIX").unwrap_or_else(|_| "gate".into());
+        return Ok(gate::Manager::builder()
+            .redis(store)
+            .prefix(prefix)
+            .build()
+            .await?);
+    }
+    let manager = gate::Manager::builder()
+        .storage(gate::storage::FileStorage::open(&store)?)
+        .build();
+    // Other processes (the `gate` command) change the file: re-read it.
+    let reloading = manager.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            if let Err(e) = reloading.reload().await {
+                eprintln!("could not re-read {store}: {e}");
+            }
+        }
+    });
+    Ok(manager)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // Switches configured at start-up (in production: a Redis-backed
-    // manager that operators change at run time).
-    let manager = gate::Manager::in_memory();
-    manager.allow("beta", "alice").await?; // named users
-    manager.set_percentage("new_checkout", 30).await?; // crc32(id) % 100 < 30
-    gate::configure(manager)?;
+    // Switches configured at start-up, unless the store already has them.
+    let manager = manager().await?.as_actor("axum_app");
+    if manager.switch("beta").is_none() {
+        manager.allow("beta", "alice").await?; // named users
+    }
+    if manager.switch("new_checkout").is_none() {
+        manager.set_percentage("new_checkout", 30).await?; // crc32(id) % 100 < 30
+    }
+    gate::configure(manager.clone())?;
 
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/beta", get(beta))
         .route_layer(gate_axum::require("beta"))
         .route("/", get(home))
         .route("/new-checkout", get(new_checkout))
         .route("/checkout", get(old_checkout))
         .layer(gate_axum::inputs_from_fn(user));
+    if let Ok(token) = std::env::var("GATE_ADMIN_TOKEN") {
+        let admin = gate_axum::admin::router(manager, gate_axum::admin::Auth::bearer(token));
+        app = app.nest("/admin/gate", admin);
+        println!("admin API at /admin/gate");
+    }
 
     let port: u16 = match std::env::var("PORT") {
         Ok(port) => port.parse()?,

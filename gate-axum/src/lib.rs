@@ -53,6 +53,7 @@
 //! # let _ = app;
 //! ```
 
+pub mod admin;
 mod context;
 mod extractor;
 pub mod future;

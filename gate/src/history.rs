@@ -187,18 +187,16 @@ impl HistoryEntry {
         HistoryEntry::new(actor, key, Action::Unregistered)
     }
 
-    /// The entry for an in-place allow-list change.
-    pub(crate) fn users(actor: &str, key: &str, add: bool, ids: &[&str], version: u64) -> Self {
-        let (action, users) = if add {
-            (Action::Allowed, UsersChange::of(ids, &[]))
+    /// The entry for an in-place allow-list change, without the ids and
+    /// the version (the Redis script adds those it applied).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn allow_list(actor: &str, key: &str, add: bool) -> Self {
+        let action = if add {
+            Action::Allowed
         } else {
-            (Action::Disallowed, UsersChange::of(&[], ids))
+            Action::Disallowed
         };
-        HistoryEntry {
-            version,
-            users: Some(users),
-            ..HistoryEntry::new(actor, key, action)
-        }
+        HistoryEntry::new(actor, key, action)
     }
 
     /// As JSON (the form storages keep).

@@ -56,13 +56,26 @@ pub async fn serve(app: Router) -> Server {
 impl Server {
     /// Sends `method path` with `headers` (name, raw bytes).
     pub async fn send(&self, method: Method, path: &str, headers: &[(&str, &[u8])]) -> Answer {
+        self.send_body(method, path, headers, "").await
+    }
+
+    /// Sends `method path` with `headers` and `body`.
+    pub async fn send_body(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &[u8])],
+        body: &str,
+    ) -> Answer {
         let mut request = Request::builder()
             .method(method)
             .uri(format!("http://{}{}", self.addr, path));
         for (name, value) in headers {
             request = request.header(*name, http::HeaderValue::from_bytes(value).unwrap());
         }
-        let request = request.body(Full::new(Bytes::new())).unwrap();
+        let request = request
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .unwrap();
         let response = self.client.request(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();

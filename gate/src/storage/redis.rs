@@ -26,7 +26,7 @@ use super::{
     in_tree, split_key, BoxFuture, Record, ReplicaSource, Storage, SyncStatus, UsersChanged,
 };
 use crate::error::Error;
-use crate::history::{now_ms, Action, HistoryEntry, DEFAULT_HISTORY_CAPACITY, LISTED_IDS};
+use crate::history::{now_ms, HistoryEntry, DEFAULT_HISTORY_CAPACITY, LISTED_IDS};
 use crate::manager::{Apply, Manager, Shared};
 use crate::signals::{Origin, RecordSkipped};
 use crate::switch::{Switch, Users};
@@ -529,16 +529,8 @@ impl RedisStorage {
         add: bool,
     ) -> Result<UsersChanged, Error> {
         let mut connection = self.connection.clone();
-        let action = if add {
-            Action::Allowed
-        } else {
-            Action::Disallowed
-        };
-        let mut entry = HistoryEntry::users(actor, key, add, &[], 0);
-        entry.users = None;
-        entry.action = action;
         // The script adds the version and the ids it changed.
-        let mut entry = entry.to_json();
+        let mut entry = HistoryEntry::allow_list(actor, key, add).to_json();
         entry.pop();
         let mut invocation = self.scripts.users.prepare_invoke();
         invocation
