@@ -40,12 +40,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use gate::{Error, JsonInput, Manager, Switch};
+use http::request::Parts;
 use http::{header, HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value as JsonValue};
@@ -252,13 +253,27 @@ struct Scope {
     namespace: Option<String>,
 }
 
-/// The manager for a request: its namespace, recording its actor.
-fn scoped(manager: &Manager, scope: &Scope, actor: &Actor) -> Result<Manager, ApiError> {
-    let base = match scope.namespace.as_deref() {
-        None | Some("") => manager.clone(),
-        Some(ns) => manager.namespaced(ns)?,
-    };
-    Ok(base.as_actor(actor.0.clone()))
+/// The manager for a request: in its `?namespace=`, recording writes as
+/// its authenticated actor.
+struct Scoped(Manager);
+
+impl FromRequestParts<Manager> for Scoped {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, manager: &Manager) -> Result<Self, ApiError> {
+        let Query(scope) = Query::<Scope>::from_request_parts(parts, manager)
+            .await
+            .map_err(|e| ApiError::invalid("query", e.body_text()))?;
+        let actor = parts
+            .extensions
+            .get::<Actor>()
+            .map_or_else(|| "api".to_owned(), |a| a.0.clone());
+        let base = match scope.namespace.as_deref() {
+            None | Some("") => manager.clone(),
+            Some(ns) => manager.namespaced(ns)?,
+        };
+        Ok(Scoped(base.as_actor(actor)))
+    }
 }
 
 /// Parses a JSON body; a malformed one is a 422 naming `body`.
@@ -275,21 +290,12 @@ fn found(manager: &Manager, name: &str) -> Result<Switch, ApiError> {
     })
 }
 
-async fn list(
-    State(m): State<Manager>,
-    Query(scope): Query<Scope>,
-    Extension(actor): Extension<Actor>,
-) -> ApiResult {
-    ok(scoped(&m, &scope, &actor)?.switches())
+async fn list(Scoped(m): Scoped) -> ApiResult {
+    ok(m.switches())
 }
 
-async fn show(
-    State(m): State<Manager>,
-    Path(name): Path<String>,
-    Query(scope): Query<Scope>,
-    Extension(actor): Extension<Actor>,
-) -> ApiResult {
-    ok(found(&scoped(&m, &scope, &actor)?, &name)?)
+async fn show(Scoped(m): Scoped, Path(name): Path<String>) -> ApiResult {
+    ok(found(&m, &name)?)
 }
 
 fn parse_switch(bytes: &Bytes) -> Result<Switch, ApiError> {
@@ -297,24 +303,13 @@ fn parse_switch(bytes: &Bytes) -> Result<Switch, ApiError> {
     Ok(Switch::from_json(text)?)
 }
 
-async fn create(
-    State(m): State<Manager>,
-    Query(scope): Query<Scope>,
-    Extension(actor): Extension<Actor>,
-    bytes: Bytes,
-) -> ApiResult {
+async fn create(Scoped(m): Scoped, bytes: Bytes) -> ApiResult {
     let switch = parse_switch(&bytes)?;
-    let stored = scoped(&m, &scope, &actor)?.register(switch).await?;
+    let stored = m.register(switch).await?;
     Ok((StatusCode::CREATED, Json(stored)).into_response())
 }
 
-async fn replace(
-    State(m): State<Manager>,
-    Path(name): Path<String>,
-    Query(scope): Query<Scope>,
-    Extension(actor): Extension<Actor>,
-    bytes: Bytes,
-) -> ApiResult {
+async fn replace(Scoped(m): Scoped, Path(name): Path<String>, bytes: Bytes) -> ApiResult {
     let switch = parse_switch(&bytes)?;
     if switch.name != name {
         return Err(ApiError::invalid(
@@ -322,16 +317,10 @@ async fn replace(
             format!("the body names {:?}, the path {name:?}", switch.name),
         ));
     }
-    ok(scoped(&m, &scope, &actor)?.update(switch).await?)
+    ok(m.update(switch).await?)
 }
 
-async fn delete(
-    State(m): State<Manager>,
-    Path(name): Path<String>,
-    Query(scope): Query<Scope>,
-    Extension(actor): Extension<Actor>,
-) -> ApiResult {
-    let m = scoped(&m, &scope, &actor)?;
+async fn delete(Scoped(m): Scoped, Path(name): Path<String>) -> ApiResult {
     found(&m, &name)?;
     let removed: Vec<String> = m
         .unregister(&name)
@@ -345,12 +334,10 @@ async fn delete(
 macro_rules! shortcut {
     ($($handler:ident => $method:ident),* $(,)?) => {$(
         async fn $handler(
-            State(m): State<Manager>,
+            Scoped(m): Scoped,
             Path(name): Path<String>,
-            Query(scope): Query<Scope>,
-            Extension(actor): Extension<Actor>,
         ) -> ApiResult {
-            ok(scoped(&m, &scope, &actor)?.$method(&name).await?)
+            ok(m.$method(&name).await?)
         }
     )*};
 }
@@ -362,13 +349,7 @@ shortcut! {
     toggle => toggle,
 }
 
-async fn percentage(
-    State(m): State<Manager>,
-    Path(name): Path<String>,
-    Query(scope): Query<Scope>,
-    Extension(actor): Extension<Actor>,
-    bytes: Bytes,
-) -> ApiResult {
+async fn percentage(Scoped(m): Scoped, Path(name): Path<String>, bytes: Bytes) -> ApiResult {
     let value: JsonValue = body(&bytes)?;
     let p = value
         .get("percentage")
@@ -383,9 +364,7 @@ async fn percentage(
                 ),
             )
         })?;
-    ok(scoped(&m, &scope, &actor)?
-        .set_percentage(&name, p as u32)
-        .await?)
+    ok(m.set_percentage(&name, p as u32).await?)
 }
 
 #[derive(Deserialize)]
@@ -426,24 +405,12 @@ async fn change_users(m: Manager, name: String, bytes: Bytes, add: bool) -> ApiR
     ok(last)
 }
 
-async fn allow(
-    State(m): State<Manager>,
-    Path(name): Path<String>,
-    Query(scope): Query<Scope>,
-    Extension(actor): Extension<Actor>,
-    bytes: Bytes,
-) -> ApiResult {
-    change_users(scoped(&m, &scope, &actor)?, name, bytes, true).await
+async fn allow(Scoped(m): Scoped, Path(name): Path<String>, bytes: Bytes) -> ApiResult {
+    change_users(m, name, bytes, true).await
 }
 
-async fn disallow(
-    State(m): State<Manager>,
-    Path(name): Path<String>,
-    Query(scope): Query<Scope>,
-    Extension(actor): Extension<Actor>,
-    bytes: Bytes,
-) -> ApiResult {
-    change_users(scoped(&m, &scope, &actor)?, name, bytes, false).await
+async fn disallow(Scoped(m): Scoped, Path(name): Path<String>, bytes: Bytes) -> ApiResult {
+    change_users(m, name, bytes, false).await
 }
 
 #[derive(Deserialize)]
@@ -461,15 +428,8 @@ struct InputBody {
     fields: serde_json::Map<String, JsonValue>,
 }
 
-async fn explain(
-    State(m): State<Manager>,
-    Path(name): Path<String>,
-    Query(scope): Query<Scope>,
-    Extension(actor): Extension<Actor>,
-    bytes: Bytes,
-) -> ApiResult {
+async fn explain(Scoped(m): Scoped, Path(name): Path<String>, bytes: Bytes) -> ApiResult {
     let request: ExplainBody = body(&bytes)?;
-    let m = scoped(&m, &scope, &actor)?;
     let mut inputs: Vec<JsonInput> = request
         .inputs
         .into_iter()
@@ -484,12 +444,8 @@ async fn explain(
     ok(m.explain_exclusive(&name, inputs.as_slice()))
 }
 
-async fn export(
-    State(m): State<Manager>,
-    Query(scope): Query<Scope>,
-    Extension(actor): Extension<Actor>,
-) -> ApiResult {
-    ok(json!({ "switches": scoped(&m, &scope, &actor)?.switches() }))
+async fn export(Scoped(m): Scoped) -> ApiResult {
+    ok(json!({ "switches": m.switches() }))
 }
 
 #[derive(Deserialize)]
@@ -499,12 +455,7 @@ struct ImportBody {
     dry_run: bool,
 }
 
-async fn import(
-    State(m): State<Manager>,
-    Query(scope): Query<Scope>,
-    Extension(actor): Extension<Actor>,
-    bytes: Bytes,
-) -> ApiResult {
+async fn import(Scoped(m): Scoped, bytes: Bytes) -> ApiResult {
     let request: ImportBody = body(&bytes)?;
     let mut switches = Vec::with_capacity(request.switches.len());
     for (i, raw) in request.switches.iter().enumerate() {
@@ -512,7 +463,6 @@ async fn import(
             .map_err(|e| ApiError::invalid(&format!("switches[{i}]"), e))?;
         switches.push(switch);
     }
-    let m = scoped(&m, &scope, &actor)?;
     let plan = if request.dry_run {
         m.plan_import(&switches)?
     } else {
@@ -523,20 +473,11 @@ async fn import(
 
 #[derive(Deserialize)]
 struct HistoryQuery {
-    namespace: Option<String>,
     name: Option<String>,
     limit: Option<usize>,
 }
 
-async fn history(
-    State(m): State<Manager>,
-    Query(q): Query<HistoryQuery>,
-    Extension(actor): Extension<Actor>,
-) -> ApiResult {
-    let scope = Scope {
-        namespace: q.namespace,
-    };
-    let m = scoped(&m, &scope, &actor)?;
+async fn history(Scoped(m): Scoped, Query(q): Query<HistoryQuery>) -> ApiResult {
     let entries = m.history(q.name.as_deref(), q.limit.unwrap_or(100)).await?;
     ok(entries)
 }
