@@ -269,3 +269,30 @@ fn manager_can_be_an_arc() {
     block_on(shared.enable_for_all("arc_manager")).unwrap();
     assert_eq!(with_arc(&shared), Some(()));
 }
+
+/// A stand-in for `gate` whose default manager is not `gate::default()`:
+/// proves that `crate = "..."` is the path the generated code uses.
+mod fake {
+    pub(crate) mod __private {
+        pub(crate) use gate::__private::*;
+
+        pub(crate) fn default() -> &'static gate::Manager {
+            &super::super::FAKE_DEFAULT
+        }
+    }
+}
+
+static FAKE_DEFAULT: LazyLock<Manager> = LazyLock::new(Manager::in_memory);
+
+#[gate("sync_crate_path", crate = "fake")]
+fn via_crate_path() -> Option<()> {
+    Some(())
+}
+
+#[test]
+fn crate_path_override() {
+    let _real = gate::testing::override_switch(gate::default(), "sync_crate_path", true);
+    assert_eq!(via_crate_path(), None);
+    let _fake = gate::testing::override_switch(&FAKE_DEFAULT, "sync_crate_path", true);
+    assert_eq!(via_crate_path(), Some(()));
+}

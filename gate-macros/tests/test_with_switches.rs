@@ -94,3 +94,27 @@ fn not_seen_by_other_threads() {
 fn a_test_that_forgets_the_attribute_sees_the_real_switch() {
     assert_eq!(block_on(async { gated().await }), None);
 }
+
+#[gate::with_switches(ws_spawned = true, manager = SWITCHES)]
+async fn spawned_body() -> bool {
+    tokio::task::yield_now().await;
+    SWITCHES.active("ws_spawned", ())
+}
+
+#[tokio::test]
+async fn an_async_fn_with_overrides_is_send_and_can_be_spawned() {
+    // On the current-thread runtime a spawned task runs on the test's
+    // thread: it sees the overrides it made on its first poll.
+    assert!(tokio::spawn(spawned_body()).await.unwrap());
+    assert!(!SWITCHES.active("ws_spawned", ()));
+}
+
+mod renamed {
+    pub(crate) use gate as switches;
+}
+
+#[test]
+#[gate::with_switches(ws_crate_path = true, crate = "renamed::switches")]
+fn crate_path_override() {
+    assert!(gate::default().active("ws_crate_path", ()));
+}
