@@ -234,7 +234,7 @@ impl GateArgs {
     /// Parses the options, recording misuse in `errors`; a syntax error
     /// (unbalanced or unexpected tokens) is returned.
     pub(crate) fn parse(errors: &Errors, input: ParseStream<'_>) -> syn::Result<GateArgs> {
-        let mut feature = Slot::new("the feature name");
+        let mut feature = Slot::new("feature");
         let mut inputs = Slot::new("arg");
         let mut manager = Slot::new("manager");
         let mut otherwise = Slot::new("otherwise");
@@ -253,17 +253,22 @@ impl GateArgs {
                         "the feature name comes first: #[gate(\"feature\", ...)]",
                     );
                 }
-                check_name(errors, &lit);
-                let span = lit.span();
-                feature.set(errors, span, lit);
+                if feature.is_set() {
+                    errors.error(&lit, "the feature name is given more than once");
+                } else {
+                    check_name(errors, &lit);
+                    let span = lit.span();
+                    feature.set(errors, span, lit);
+                }
             } else if lookahead.peek(kw::arg) {
                 let keyword: kw::arg = input.parse()?;
                 input.parse::<Token![=]>()?;
                 let ident = parse_param(input)?;
-                if inputs.is_set() {
-                    errors.error(keyword, "`arg` or `args` is specified more than once");
-                } else {
-                    inputs.set(errors, keyword.span, InputsOption::One(ident));
+                match inputs.get() {
+                    Some(InputsOption::Many(_)) => {
+                        errors.error(keyword, "give either `arg` or `args`, not both")
+                    }
+                    _ => inputs.set(errors, keyword.span, InputsOption::One(ident)),
                 }
             } else if lookahead.peek(kw::args) {
                 let keyword: kw::args = input.parse()?;
@@ -279,10 +284,14 @@ impl GateArgs {
                 } else if idents.len() > 8 {
                     errors.error(&idents[8], "a check takes at most 8 inputs");
                 }
-                if inputs.is_set() {
-                    errors.error(keyword, "`arg` or `args` is specified more than once");
-                } else {
-                    inputs.set(errors, keyword.span, InputsOption::Many(idents));
+                match inputs.get() {
+                    Some(InputsOption::One(_)) => {
+                        errors.error(keyword, "give either `arg` or `args`, not both")
+                    }
+                    Some(InputsOption::Many(_)) => {
+                        errors.error(keyword, "`args` is specified more than once")
+                    }
+                    None => inputs.set(errors, keyword.span, InputsOption::Many(idents)),
                 }
             } else if lookahead.peek(kw::manager) {
                 let keyword: kw::manager = input.parse()?;
