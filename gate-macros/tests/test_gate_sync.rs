@@ -296,3 +296,40 @@ fn crate_path_override() {
     let _fake = gate::testing::override_switch(&FAKE_DEFAULT, "sync_crate_path", true);
     assert_eq!(via_crate_path(), Some(()));
 }
+
+/// An input that updates itself, gated on itself.
+#[derive(Arguments)]
+struct Counter {
+    #[gate(id)]
+    name: &'static str,
+    hits: u32,
+}
+
+impl Counter {
+    #[gate("counter_self", arg = self, manager = SWITCHES)]
+    fn hit(&mut self) -> Option<u32> {
+        self.hits += 1;
+        Some(self.hits)
+    }
+}
+
+#[gate("counter_mut_arg", arg = counter, manager = SWITCHES)]
+fn reset(counter: &mut Counter) -> Option<()> {
+    counter.hits = 0;
+    Some(())
+}
+
+#[test]
+fn mutable_inputs() {
+    block_on(SWITCHES.allow("counter_self", "a")).unwrap();
+    block_on(SWITCHES.allow("counter_mut_arg", "a")).unwrap();
+    let mut a = Counter { name: "a", hits: 0 };
+    let mut b = Counter { name: "b", hits: 0 };
+    assert_eq!(a.hit(), Some(1));
+    assert_eq!(a.hit(), Some(2));
+    assert_eq!(b.hit(), None);
+    assert_eq!(b.hits, 0);
+    assert_eq!(reset(&mut a), Some(()));
+    assert_eq!(a.hits, 0);
+    assert_eq!(reset(&mut b), None);
+}

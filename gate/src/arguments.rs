@@ -68,6 +68,18 @@ impl<T: Arguments + ?Sized> Arguments for &T {
     }
 }
 
+impl<T: Arguments + ?Sized> Arguments for &mut T {
+    fn kind(&self) -> &str {
+        (**self).kind()
+    }
+    fn identity(&self) -> Option<Identity<'_>> {
+        (**self).identity()
+    }
+    fn attribute(&self, name: &str) -> Option<Value<'_>> {
+        (**self).attribute(name)
+    }
+}
+
 impl<T: Arguments + ?Sized> Arguments for Box<T> {
     fn kind(&self) -> &str {
         (**self).kind()
