@@ -52,6 +52,16 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let guard = args.and_then(|args| guard(&errors, &item_fn, &args));
     match (errors.finish(), guard) {
         (Ok(()), Some(guard)) => item_fn.with_prelude(guard),
+        (Ok(()), None) => {
+            // Never ungate silently: no guard without an error is a bug.
+            let mut out = syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "gate-macros: internal error: no guard was generated (please report)",
+            )
+            .to_compile_error();
+            out.extend(item);
+            out
+        }
         (result, _) => {
             // The function, untouched, so the rest of the crate still
             // compiles and only the attribute's mistakes are reported.
