@@ -68,6 +68,18 @@ impl<T: Arguments + ?Sized> Arguments for &T {
     }
 }
 
+impl<T: Arguments + ?Sized> Arguments for &mut T {
+    fn kind(&self) -> &str {
+        (**self).kind()
+    }
+    fn identity(&self) -> Option<Identity<'_>> {
+        (**self).identity()
+    }
+    fn attribute(&self, name: &str) -> Option<Value<'_>> {
+        (**self).attribute(name)
+    }
+}
+
 impl<T: Arguments + ?Sized> Arguments for Box<T> {
     fn kind(&self) -> &str {
         (**self).kind()
@@ -148,6 +160,11 @@ int_arguments!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, usize);
 /// manager.active("f", ("443301", 7u32));  // two inputs
 /// manager.active("f", ());                // only the context's inputs
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the inputs of a check",
+    label = "not an input",
+    note = "an input implements `gate::Arguments` (usually with #[derive(gate::Arguments)]); pass one, a tuple of them, a slice, or `()`"
+)]
 pub trait Inputs {
     /// Calls `f` with each input in order until it breaks.
     fn each<'s>(

@@ -91,6 +91,8 @@ pub(crate) fn random_bucket() -> u8 {
         x ^= x << 25;
         x ^= x >> 27;
         state.set(x);
+        // `% 100` before narrowing: `as u8 % 100` would fold 200..=255
+        // onto 0..=55 and make those buckets 1.5 times as likely.
         ((x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) % 100) as u8
     })
 }

@@ -70,6 +70,32 @@ pub mod __private {
     pub use crate::{default, Arguments, Identity, Inactive, Manager, ToIdentity, ToValue, Value};
     pub use std::option::Option::{self, None, Some};
     pub use std::result::Result::{self, Err, Ok};
+
+    use crate::Value as V;
+
+    /// What a `#[gate(with = path)]` function may return: a value, or an
+    /// `Option` of one (`None` = the attribute is missing).
+    #[diagnostic::on_unimplemented(
+        message = "a `#[gate(with = ...)]` function must return a value convertible into `gate::Value`, or an `Option` of one; found `{Self}`"
+    )]
+    pub trait IntoAttribute<'a> {
+        /// The attribute's value.
+        fn into_attribute(self) -> Option<V<'a>>;
+    }
+
+    impl<'a, T: Into<V<'a>>> IntoAttribute<'a> for T {
+        #[inline]
+        fn into_attribute(self) -> Option<V<'a>> {
+            Some(self.into())
+        }
+    }
+
+    impl<'a, T: Into<V<'a>>> IntoAttribute<'a> for Option<T> {
+        #[inline]
+        fn into_attribute(self) -> Option<V<'a>> {
+            self.map(Into::into)
+        }
+    }
 }
 
 static DEFAULT: OnceLock<Manager> = OnceLock::new();

@@ -165,6 +165,12 @@ impl<'a> From<Cow<'a, str>> for Value<'a> {
 /// assert_eq!(Plan::Pro.to_value(), Some(Value::from("pro")));
 /// assert_eq!(None::<u8>.to_value(), None);
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be an attribute of an input: it does not implement `gate::ToValue`",
+    label = "unsupported attribute type `{Self}`",
+    note = "#[derive(Arguments)] supports bool, integers, f32/f64, String, &str, Cow<str>, Option of those, and types implementing `gate::ToValue`",
+    note = "mark the field #[gate(skip)], compute it with #[gate(with = path::to::fn)], or implement `gate::ToValue` for the type"
+)]
 pub trait ToValue {
     /// This value as an attribute, or `None` if it is missing.
     fn to_value(&self) -> Option<Value<'_>>;
@@ -306,6 +312,11 @@ impl From<String> for Identity<'_> {
 /// `#[derive(Arguments)]` calls it for the field marked `#[gate(id)]`.
 /// Implemented for the integer types, `String`, `str`, `Cow<str>`,
 /// references and `Option` of those.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be the identity of an input: it does not implement `gate::ToIdentity`",
+    label = "unsupported identity type `{Self}`",
+    note = "an identity is an integer, String, &str, Cow<str> or an Option of those; or implement `gate::ToIdentity` for the type"
+)]
 pub trait ToIdentity {
     /// This value as an identity, or `None`.
     fn to_identity(&self) -> Option<Identity<'_>>;

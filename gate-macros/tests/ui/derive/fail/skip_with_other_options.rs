@@ -1,0 +1,7 @@
+#[derive(gate::Arguments)]
+struct User {
+    #[gate(skip, rename = "pw")]
+    password_hash: String,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use gate::gate;
+
+#[gate("beta")]
+struct Beta;
+
+fn main() {}

@@ -1,0 +1,10 @@
+use gate::gate;
+
+#[gate("beta", "gamma")]
+fn f() -> Option<()> {
+    Some(())
+}
+
+fn main() {
+    let _ = f();
+}

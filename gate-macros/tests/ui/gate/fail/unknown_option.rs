@@ -1,0 +1,10 @@
+use gate::gate;
+
+#[gate("beta", timeout = 5)]
+fn f() -> Option<()> {
+    Some(())
+}
+
+fn main() {
+    let _ = f();
+}
