@@ -115,6 +115,20 @@ async fn beta_otherwise(Extension(m): Extension<Manager>) -> Response {
     "beta otherwise".into_response()
 }
 
+/// The same two handlers with `#[gate]`: `Result<_, Rejection>` gets the
+/// 404 through `From<gate::Inactive>`, a `Response` handler through
+/// `otherwise = gate_axum::not_found()`. No `arg`: the check sees the
+/// context that `inputs_from_fn` set.
+#[gate::gate("beta", manager = m)]
+async fn beta_result_macro(Extension(m): Extension<Manager>) -> Result<&'static str, Rejection> {
+    Ok("beta result (macro)")
+}
+
+#[gate::gate("beta", manager = m, otherwise = gate_axum::not_found())]
+async fn beta_otherwise_macro(Extension(m): Extension<Manager>) -> Response {
+    "beta otherwise (macro)".into_response()
+}
+
 async fn manager() -> Manager {
     let m = Manager::in_memory();
     m.allow("beta", "u-1").await.unwrap();
@@ -165,6 +179,8 @@ fn app(manager: Manager) -> Router {
         )
         .route("/result/beta", get(beta_result))
         .route("/otherwise/beta", get(beta_otherwise))
+        .route("/macro/result/beta", get(beta_result_macro))
+        .route("/macro/otherwise/beta", get(beta_otherwise_macro))
         .route("/whoami", get(whoami))
         .layer(gate_axum::inputs_from_fn(user))
         .layer(Extension(manager))
@@ -240,7 +256,12 @@ async fn extractor_on_off_and_redirect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejection_from_inactive_and_not_found() {
     let server = serve(app(manager().await)).await;
-    for path in ["/result/beta", "/otherwise/beta"] {
+    for path in [
+        "/result/beta",
+        "/otherwise/beta",
+        "/macro/result/beta",
+        "/macro/otherwise/beta",
+    ] {
         let on = server.get(path, Some("u-1")).await;
         assert_eq!(on.status, StatusCode::OK, "{path}");
         assert!(on.body.starts_with("beta"), "{path}: {}", on.body);
