@@ -152,8 +152,8 @@ pub(crate) enum Command {
     Allow {
         /// The switch's name
         name: String,
-        /// The ids to allow
-        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        /// The ids to allow (after `--` if one starts with `-`)
+        #[arg(required = true, num_args = 1..)]
         ids: Vec<String>,
     },
 
@@ -161,8 +161,8 @@ pub(crate) enum Command {
     Disallow {
         /// The switch's name
         name: String,
-        /// The ids to remove
-        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        /// The ids to remove (after `--` if one starts with `-`)
+        #[arg(required = true, num_args = 1..)]
         ids: Vec<String>,
     },
 
