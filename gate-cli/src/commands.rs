@@ -608,10 +608,14 @@ fn changes_summary(e: &HistoryEntry) -> String {
             if let Some(summary) = readable {
                 return summary;
             }
+            let current = truncate(&change.current.to_string(), 40);
+            if e.action == gate::history::Action::Registered {
+                // Created: what differs from a new switch.
+                return format!("{field}: {current}");
+            }
             format!(
-                "{field}: {} → {}",
-                truncate(&change.previous.to_string(), 40),
-                truncate(&change.current.to_string(), 40)
+                "{field}: {} → {current}",
+                truncate(&change.previous.to_string(), 40)
             )
         })
         .collect();

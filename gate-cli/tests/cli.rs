@@ -795,7 +795,7 @@ fn import_dry_run_shows_the_plan_and_writes_nothing(s: &Store) {
 }
 
 fn history_records_the_cli_actor(s: &Store) {
-    s.ok(&["create", "beta"]); // as cli:tester ($USER)
+    s.ok(&["create", "beta", "--label", "Beta"]); // as cli:tester ($USER)
     s.ok(&["--actor", "alice", "global", "beta"]);
     s.ok(&["allow", "beta", "bob", "--actor", "ops-bot"]);
     s.ok(&["create", "other"]);
@@ -829,6 +829,7 @@ fn history_records_the_cli_actor(s: &Store) {
     );
     assert_eq!(row(lines[3]), "alice updated beta");
     assert_eq!(row(lines[4]), "cli:tester created beta");
+    assert!(lines[4].ends_with("label: \"Beta\""), "{table}");
 
     let all: Value = serde_json::from_str(&s.ok(&["history", "--json"])).unwrap();
     let all = all.as_array().unwrap();
