@@ -52,6 +52,7 @@ pub(crate) struct Global {
     #[arg(
         long,
         global = true,
+        help_heading = "Global options",
         env = "GATE_STORE",
         hide_env_values = true,
         default_value = "./gate.json",
@@ -60,16 +61,33 @@ pub(crate) struct Global {
     pub(crate) store: String,
 
     /// The prefix of the Redis keys (ignored for a file)
-    #[arg(long, global = true, env = "GATE_PREFIX", default_value = "gate")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        env = "GATE_PREFIX",
+        hide_env_values = true,
+        default_value = "gate"
+    )]
     pub(crate) prefix: String,
 
     /// Work on the switches of this namespace (nested: a.b)
-    #[arg(long, global = true, value_name = "NAMESPACE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "NAMESPACE"
+    )]
     pub(crate) namespace: Option<String>,
 
     /// Who the changes are recorded as in the audit trail [default:
     /// cli:$USER, or cli]
-    #[arg(long, global = true, value_name = "ACTOR")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "ACTOR"
+    )]
     pub(crate) actor: Option<String>,
 }
 

@@ -1016,6 +1016,15 @@ fn redis_keys_live_under_the_prefix() {
     let other = Store::redis("prefix_other");
     assert!(other.names().is_empty(), "another prefix sees nothing");
     assert_eq!(s.names(), ["beta"]);
+    // GATE_STORE and GATE_PREFIX stand for --store and --prefix.
+    let output = std::process::Command::new(support::GATE)
+        .args(["show", "beta"])
+        .env("GATE_STORE", &s.store)
+        .env("GATE_PREFIX", &s.prefix)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("\"alice\""));
 }
 
 #[test]
