@@ -1,0 +1,274 @@
+//! `gate import`: validate every switch of a file first, then write them
+//! all ([`apply_import`]) or show what would change (`--dry-run`).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::Path;
+
+use gate::{Change, Manager, Switch};
+use serde_json::Value as Json;
+
+use crate::output::{truncate, Colour, Style};
+use crate::Failure;
+
+/// What importing one switch does.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// The switch does not exist: register it.
+    Create(Switch),
+    /// The switch exists and differs: update it from `version`.
+    Change {
+        /// The switch as imported, with the version it was read at.
+        switch: Switch,
+        /// The field-level changes (the allow-list is in `added` /
+        /// `removed`).
+        changes: BTreeMap<String, Change>,
+        /// Ids the import adds to the allow-list.
+        added: Vec<String>,
+        /// Ids the import removes from the allow-list.
+        removed: Vec<String>,
+    },
+    /// The switch exists as imported.
+    Unchanged(String),
+}
+
+pub(crate) async fn run(
+    m: &Manager,
+    file: &Path,
+    dry_run: bool,
+    style: Style,
+    out: &mut String,
+) -> Result<(), Failure> {
+    let text = read(file)?;
+    let switches = parse(&text, file)?;
+    let steps = plan(m, switches);
+    show(&steps, style, out);
+    let (create, change, same) = counts(&steps);
+    if dry_run {
+        writeln!(
+            out,
+            "dry run: {create} to create, {change} to change, {same} unchanged; nothing written"
+        )
+        .ok();
+        return Ok(());
+    }
+    apply_import(m, &steps).await?;
+    writeln!(
+        out,
+        "imported: {create} created, {change} changed, {same} unchanged"
+    )
+    .ok();
+    Ok(())
+}
+
+fn read(file: &Path) -> Result<String, Failure> {
+    if file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::new(format!("cannot read standard input: {e}")))?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(file)
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))
+}
+
+/// Every switch of the file, each validated; all problems at once.
+///
+/// # Errors
+///
+/// Malformed JSON, something else than an array of switches, or one
+/// message listing every invalid or repeated switch.
+pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Switch>, Failure> {
+    let shown = file.display();
+    let json: Json = serde_json::from_str(text)
+        .map_err(|e| Failure::new(format!("{shown} is not valid JSON: {e}; nothing imported")))?;
+    let Json::Array(items) = json else {
+        return Err(Failure::new(format!(
+            "{shown} must hold a JSON array of switches (as `gate export` writes); nothing imported"
+        )));
+    };
+    let mut switches = Vec::with_capacity(items.len());
+    let mut problems: Vec<String> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let label = match item.get("name").and_then(Json::as_str) {
+            Some(name) => format!("switch {i} ({name:?})"),
+            None => format!("switch {i}"),
+        };
+        let parsed = serde_json::from_value::<Switch>(item)
+            .map_err(|e| e.to_string())
+            .and_then(|s| s.validate().map(|()| s).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(mut switch) => {
+                if let Some(first) = seen.insert(switch.name.clone(), i) {
+                    problems.push(format!("{label}: repeats switch {first}"));
+                }
+                switch.version = 0;
+                switches.push(switch);
+            }
+            Err(e) => problems.push(format!("{label}: {e}")),
+        }
+    }
+    if problems.is_empty() {
+        Ok(switches)
+    } else {
+        Err(Failure::new(format!(
+            "{shown}: {} invalid; nothing imported:\n  {}",
+            if problems.len() == 1 {
+                "1 switch is".to_owned()
+            } else {
+                format!("{} switches are", problems.len())
+            },
+            problems.join("\n  ")
+        )))
+    }
+}
+
+/// What importing `switches` does to each, compared with the store.
+pub(crate) fn plan(m: &Manager, switches: Vec<Switch>) -> Vec<Step> {
+    switches
+        .into_iter()
+        .map(|mut switch| {
+            let Some(current) = m.switch(&switch.name) else {
+                return Step::Create(switch);
+            };
+            switch.version = current.version;
+            if switch == current {
+                return Step::Unchanged(switch.name);
+            }
+            let mut added: Vec<String> = switch
+                .users
+                .iter()
+                .filter(|id| !current.users.contains(id))
+                .map(str::to_owned)
+                .collect();
+            let mut removed: Vec<String> = current
+                .users
+                .iter()
+                .filter(|id| !switch.users.contains(id))
+                .map(str::to_owned)
+                .collect();
+            added.sort();
+            removed.sort();
+            let (mut a, mut b) = (switch.clone(), current);
+            a.users = gate::Users::default();
+            b.users = gate::Users::default();
+            Step::Change {
+                changes: a.changes_from(&b),
+                switch,
+                added,
+                removed,
+            }
+        })
+        .collect()
+}
+
+fn counts(steps: &[Step]) -> (usize, usize, usize) {
+    let mut counts = (0, 0, 0);
+    for step in steps {
+        match step {
+            Step::Create(_) => counts.0 += 1,
+            Step::Change { .. } => counts.1 += 1,
+            Step::Unchanged(_) => counts.2 += 1,
+        }
+    }
+    counts
+}
+
+/// The plan, one switch a line, with the field-level changes below.
+fn show(steps: &[Step], style: Style, out: &mut String) {
+    for step in steps {
+        match step {
+            Step::Create(s) => {
+                writeln!(
+                    out,
+                    "{}  {}",
+                    style.paint(Colour::Green, "create   "),
+                    s.name
+                )
+                .ok();
+            }
+            Step::Change {
+                switch,
+                changes,
+                added,
+                removed,
+            } => {
+                writeln!(
+                    out,
+                    "{}  {}",
+                    style.paint(Colour::Yellow, "change   "),
+                    switch.name
+                )
+                .ok();
+                for (field, change) in changes {
+                    writeln!(
+                        out,
+                        "             {field}: {} → {}",
+                        truncate(&change.previous.to_string(), 60),
+                        truncate(&change.current.to_string(), 60)
+                    )
+                    .ok();
+                }
+                if !added.is_empty() {
+                    writeln!(
+                        out,
+                        "             users: +{}",
+                        truncate(&added.join(", "), 60)
+                    )
+                    .ok();
+                }
+                if !removed.is_empty() {
+                    writeln!(
+                        out,
+                        "             users: -{}",
+                        truncate(&removed.join(", "), 60)
+                    )
+                    .ok();
+                }
+            }
+            Step::Unchanged(name) => {
+                writeln!(out, "{}  {name}", style.paint(Colour::Dim, "unchanged")).ok();
+            }
+        }
+    }
+}
+
+/// Writes the plan: registers the new switches and updates the changed
+/// ones (each from the version it was compared with, so a switch changed
+/// by someone else meanwhile fails with a conflict instead of being
+/// overwritten).
+///
+/// This is the import's one write step. Every switch was validated before
+/// it runs, so only the storage can fail here (unreachable Redis, a
+/// conflict); the switches written before such a failure stay written.
+/// When the core gains an atomic batch write, it replaces this loop.
+///
+/// # Errors
+///
+/// The first storage error, naming the switch and what was already
+/// written.
+pub(crate) async fn apply_import(m: &Manager, steps: &[Step]) -> Result<(), Failure> {
+    let mut written: Vec<&str> = Vec::new();
+    for step in steps {
+        let (name, result) = match step {
+            Step::Create(switch) => (&switch.name, m.register(switch.clone()).await),
+            Step::Change { switch, .. } => (&switch.name, m.update(switch.clone()).await),
+            Step::Unchanged(_) => continue,
+        };
+        if let Err(e) = result {
+            let done = if written.is_empty() {
+                "nothing was written".to_owned()
+            } else {
+                format!("already written: {}", written.join(", "))
+            };
+            return Err(Failure::new(format!(
+                "importing {name:?} failed: {e} ({done})"
+            )));
+        }
+        written.push(name);
+    }
+    Ok(())
+}
