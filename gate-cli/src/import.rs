@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::Path;
 
-use gate::{Change, Manager, Switch};
+use gate::{BatchWrite, Change, Manager, Switch};
 use serde_json::Value as Json;
 
 use crate::output::{truncate, Colour, Style};
@@ -236,39 +236,26 @@ fn show(steps: &[Step], style: Style, out: &mut String) {
     }
 }
 
-/// Writes the plan: registers the new switches and updates the changed
-/// ones (each from the version it was compared with, so a switch changed
-/// by someone else meanwhile fails with a conflict instead of being
-/// overwritten).
-///
-/// This is the import's one write step. Every switch was validated before
-/// it runs, so only the storage can fail here (unreachable Redis, a
-/// conflict); the switches written before such a failure stay written.
-/// When the core gains an atomic batch write, it replaces this loop.
+/// Writes the plan in one atomic batch ([`Manager::write_all`]): registers
+/// the new switches and updates the changed ones, each from the version it
+/// was compared with. If any write cannot apply (a switch created or
+/// changed by someone else meanwhile, Redis unreachable), nothing is
+/// written.
 ///
 /// # Errors
 ///
-/// The first storage error, naming the switch and what was already
-/// written.
+/// The storage's error, naming the switch.
 pub(crate) async fn apply_import(m: &Manager, steps: &[Step]) -> Result<(), Failure> {
-    let mut written: Vec<&str> = Vec::new();
-    for step in steps {
-        let (name, result) = match step {
-            Step::Create(switch) => (&switch.name, m.register(switch.clone()).await),
-            Step::Change { switch, .. } => (&switch.name, m.update(switch.clone()).await),
-            Step::Unchanged(_) => continue,
-        };
-        if let Err(e) = result {
-            let done = if written.is_empty() {
-                "nothing was written".to_owned()
-            } else {
-                format!("already written: {}", written.join(", "))
-            };
-            return Err(Failure::new(format!(
-                "importing {name:?} failed: {e} ({done})"
-            )));
-        }
-        written.push(name);
-    }
-    Ok(())
+    let writes: Vec<BatchWrite> = steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::Create(switch) => Some(BatchWrite::Create(switch.clone())),
+            Step::Change { switch, .. } => Some(BatchWrite::Update(switch.clone())),
+            Step::Unchanged(_) => None,
+        })
+        .collect();
+    m.write_all(writes)
+        .await
+        .map(drop)
+        .map_err(|e| Failure::new(format!("import failed: {e}; nothing was written")))
 }

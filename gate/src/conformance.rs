@@ -2,7 +2,7 @@
 
 use crate::error::Error;
 use crate::history::Action;
-use crate::storage::Storage;
+use crate::storage::{BatchWrite, Storage};
 use crate::switch::{State, Switch};
 
 /// The actor the suite's writes are recorded as.
@@ -173,4 +173,76 @@ pub async fn conformance(storage: &dyn Storage, prefix: &str) {
         );
     }
     storage.remove_tree(&other, ACTOR).await.unwrap();
+
+    // Batches: all or nothing.
+    let (x, y) = (key("conf_batch_x"), key("conf_batch_y"));
+    let y1 = storage
+        .insert(&y, ACTOR, Switch::new("conf_batch_y"))
+        .await
+        .unwrap();
+    let history_before = storage.history(None, usize::MAX).await.unwrap().len();
+    let stale = Switch {
+        version: y1.version + 7,
+        ..y1.clone().state(State::Global)
+    };
+    let failed = storage
+        .write_batch(
+            ACTOR,
+            vec![
+                (x.clone(), BatchWrite::Create(Switch::new("conf_batch_x"))),
+                (y.clone(), BatchWrite::Update(stale)),
+            ],
+        )
+        .await;
+    assert!(
+        matches!(failed, Err(Error::Conflict { .. })),
+        "a batch with a stale update is a Conflict, got {failed:?}"
+    );
+    assert_eq!(
+        storage.get(&x).await.unwrap(),
+        None,
+        "a failed batch writes nothing, not even its valid writes"
+    );
+    let taken = storage
+        .write_batch(
+            ACTOR,
+            vec![(y.clone(), BatchWrite::Create(Switch::new("conf_batch_y")))],
+        )
+        .await;
+    assert!(
+        matches!(taken, Err(Error::AlreadyExists { .. })),
+        "creating a taken key in a batch is AlreadyExists, got {taken:?}"
+    );
+    assert_eq!(
+        storage.history(None, usize::MAX).await.unwrap().len(),
+        history_before,
+        "a failed batch records nothing in the history"
+    );
+    let done = storage
+        .write_batch(
+            ACTOR,
+            vec![
+                (x.clone(), BatchWrite::Create(Switch::new("conf_batch_x"))),
+                (
+                    y.clone(),
+                    BatchWrite::Update(y1.clone().state(State::Global)),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        done.iter().map(|s| s.version).collect::<Vec<_>>(),
+        [1, y1.version + 1],
+        "a batch returns the switches as stored, in order"
+    );
+    assert_eq!(storage.get(&y).await.unwrap().unwrap().state, State::Global);
+    assert!(storage.get(&x).await.unwrap().is_some());
+    let recorded = storage.history(None, usize::MAX).await.unwrap().len();
+    assert!(
+        recorded == history_before + 2 || history_before == 0,
+        "each write of a batch is in the history ({history_before} → {recorded})"
+    );
+    storage.remove_tree(&x, ACTOR).await.unwrap();
+    storage.remove_tree(&y, ACTOR).await.unwrap();
 }

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::manager::Manager;
+use crate::storage::BatchWrite;
 use crate::switch::{Change, Switch};
 
 /// What an import does (or would do) to one switch.
@@ -72,17 +73,16 @@ impl Manager {
     }
 
     /// Creates or replaces each of `switches` (their `version` is
-    /// ignored), after checking all of them: if any is invalid, nothing is
-    /// written. Returns what was done.
-    ///
-    /// Each switch is written atomically; the import as a whole is not a
-    /// transaction, so a storage failure midway (Redis going down) leaves
-    /// the switches before it written — the error says which one failed,
-    /// and importing the same file again finishes the job.
+    /// ignored) in one atomic write: every switch is checked first, and if
+    /// any is invalid, or was changed by someone else since this manager
+    /// last saw it ([`Error::Conflict`]), nothing is written. Returns what
+    /// was done.
     ///
     /// # Errors
     ///
-    /// As [`plan_import`](Self::plan_import), or the storage's error.
+    /// As [`plan_import`](Self::plan_import), [`Error::Conflict`] (read
+    /// again — for Redis the replica follows within milliseconds — and
+    /// retry), or the storage's error.
     ///
     /// # Examples
     ///
@@ -104,34 +104,52 @@ impl Manager {
     /// ```
     pub async fn import(&self, switches: Vec<Switch>) -> Result<Vec<Planned>, Error> {
         let plan = self.plan_import(&switches)?;
-        for (switch, planned) in switches.into_iter().zip(&plan) {
-            let failed =
-                |e: Error| Error::Storage(format!("import stopped at {:?}: {e}", switch.name));
-            match planned {
-                Planned::Unchanged { .. } => {}
-                Planned::Create { .. } => match self.register(switch.clone()).await {
-                    Ok(_) => {}
-                    // Created meanwhile by someone else: replace it.
-                    Err(Error::AlreadyExists { .. }) => {
-                        self.replace(switch.clone()).await.map_err(failed)?;
-                    }
-                    Err(e) => return Err(failed(e)),
-                },
+        let writes = switches
+            .into_iter()
+            .zip(&plan)
+            .filter_map(|(mut switch, planned)| match planned {
+                Planned::Create { .. } => Some(BatchWrite::Create(switch)),
                 Planned::Update { .. } => {
-                    self.replace(switch.clone()).await.map_err(failed)?;
+                    switch.version = self.switch(&switch.name).map_or(0, |s| s.version);
+                    Some(BatchWrite::Update(switch))
                 }
-            }
-        }
+                Planned::Unchanged { .. } => None,
+            })
+            .collect();
+        self.write_all(writes).await?;
         Ok(plan)
     }
 
-    async fn replace(&self, switch: Switch) -> Result<Switch, Error> {
-        let name = switch.name.clone();
-        self.modify(&name, move |s| {
-            let version = s.version;
-            *s = switch.clone();
-            s.version = version;
-        })
-        .await
+    /// Applies every write or none (see [`Storage::write_batch`]):
+    /// registers the `Create`s, replaces the `Update`s if the stored
+    /// version is still theirs. Returns the switches as stored.
+    ///
+    /// # Errors
+    ///
+    /// A validation error, [`Error::AlreadyExists`], [`Error::NotFound`],
+    /// [`Error::Conflict`] or a storage error; nothing is written then.
+    ///
+    /// [`Storage::write_batch`]: crate::Storage::write_batch
+    pub async fn write_all(&self, writes: Vec<BatchWrite>) -> Result<Vec<Switch>, Error> {
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        for write in &writes {
+            write.switch().validate()?;
+        }
+        let keyed: Vec<(String, BatchWrite)> = writes
+            .into_iter()
+            .map(|w| (self.key(&w.switch().name), w))
+            .collect();
+        let keys: Vec<String> = keyed.iter().map(|(k, _)| k.clone()).collect();
+        let stored = self
+            .shared()
+            .storage
+            .write_batch(self.actor(), keyed)
+            .await?;
+        for (key, switch) in keys.into_iter().zip(&stored) {
+            self.applied(key, switch.clone());
+        }
+        Ok(stored)
     }
 }

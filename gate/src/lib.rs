@@ -57,7 +57,7 @@ pub use json_input::JsonInput;
 pub use manager::{Builder, Manager, AUTOCREATE_ACTOR, DEFAULT_ACTOR};
 pub use operator::{ConditionError, Operator, Pattern};
 pub use signals::Signals;
-pub use storage::{MemoryStorage, Storage};
+pub use storage::{BatchWrite, MemoryStorage, Storage};
 pub use switch::{Change, State, Switch, Users, Variant};
 pub use value::{Identity, ToIdentity, ToValue, Value};
 

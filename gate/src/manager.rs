@@ -96,7 +96,7 @@ pub(crate) enum Apply {
 pub(crate) struct Shared {
     replica: ArcSwap<Snapshot>,
     apply_lock: Mutex<NamespaceRegistry>,
-    storage: Box<dyn Storage>,
+    pub(crate) storage: Box<dyn Storage>,
     autocreate: bool,
     pub(crate) signals: Signals,
     pub(crate) overrides: Overrides,
@@ -591,7 +591,7 @@ impl Manager {
         }
     }
 
-    fn key(&self, name: &str) -> String {
+    pub(crate) fn key(&self, name: &str) -> String {
         key_of(&self.namespace, name)
     }
 
@@ -1033,7 +1033,7 @@ impl Manager {
 
     // ----- writes -----------------------------------------------------------
 
-    fn applied(&self, key: String, stored: Switch) {
+    pub(crate) fn applied(&self, key: String, stored: Switch) {
         self.shared.apply(
             vec![Apply::Upsert {
                 key,

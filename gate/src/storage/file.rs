@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::memory::Book;
-use super::{split_key, BoxFuture, Record, Storage};
+use super::{split_key, BatchWrite, BoxFuture, Record, Storage};
 use crate::error::Error;
 use crate::history::{self, HistoryEntry};
 use crate::switch::Switch;
@@ -236,6 +236,16 @@ impl Storage for FileStorage {
     ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
         let (key, actor) = (key.to_owned(), actor.to_owned());
         self.blocking(move |s| s.locked(|book| Ok(book.remove_tree(&key, &actor))))
+    }
+
+    fn write_batch<'a>(
+        &'a self,
+        actor: &'a str,
+        writes: Vec<(String, BatchWrite)>,
+    ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
+        let actor = actor.to_owned();
+        // One lock, one file write: a failed check writes nothing.
+        self.blocking(move |s| s.locked(|book| book.batch(&actor, writes)))
     }
 
     fn history<'a>(

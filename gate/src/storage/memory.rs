@@ -3,7 +3,7 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::{in_tree, split_key, BoxFuture, Record, Storage};
+use super::{in_tree, split_key, BatchWrite, BoxFuture, Record, Storage};
 use crate::error::Error;
 use crate::history::{self, HistoryEntry, DEFAULT_HISTORY_CAPACITY};
 use crate::switch::Switch;
@@ -102,6 +102,29 @@ impl Book {
         removed
     }
 
+    /// Every write or none: all are checked before any is applied.
+    pub(crate) fn batch(
+        &mut self,
+        actor: &str,
+        writes: Vec<(String, BatchWrite)>,
+    ) -> Result<Vec<Switch>, Error> {
+        for (key, write) in &writes {
+            write.check(key, self.switches.get(key))?;
+        }
+        // Applied to a copy, kept only if every write succeeds (a key
+        // written twice fails at its second write).
+        let mut next = self.clone();
+        let done = writes
+            .into_iter()
+            .map(|(key, write)| match write {
+                BatchWrite::Create(switch) => next.insert(&key, actor, switch),
+                BatchWrite::Update(switch) => next.update(&key, actor, switch).map(|(_, s)| s),
+            })
+            .collect::<Result<Vec<Switch>, Error>>()?;
+        *self = next;
+        Ok(done)
+    }
+
     pub(crate) fn records(&self) -> Vec<Record> {
         self.switches
             .iter()
@@ -166,6 +189,15 @@ impl Storage for MemoryStorage {
     ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
         let removed = self.locked().remove_tree(key, actor);
         Box::pin(async move { Ok(removed) })
+    }
+
+    fn write_batch<'a>(
+        &'a self,
+        actor: &'a str,
+        writes: Vec<(String, BatchWrite)>,
+    ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
+        let result = self.locked().batch(actor, writes);
+        Box::pin(async move { result })
     }
 
     fn history<'a>(

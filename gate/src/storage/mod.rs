@@ -156,6 +156,36 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         Box::pin(async { Ok(Vec::new()) })
     }
 
+    /// Applies every write of `writes` or none: creates (failing with
+    /// [`Error::AlreadyExists`] if the key is taken) and updates (failing
+    /// with [`Error::Conflict`] if the stored version is not the switch's
+    /// `version`, or [`Error::NotFound`]), each recorded in the audit
+    /// trail; returns the switches as stored, in order.
+    ///
+    /// The default checks every write, then applies them one by one: all
+    /// or nothing unless another writer interleaves. The memory, file and
+    /// Redis storages do it atomically.
+    fn write_batch<'a>(
+        &'a self,
+        actor: &'a str,
+        writes: Vec<(String, BatchWrite)>,
+    ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
+        Box::pin(async move {
+            for (key, write) in &writes {
+                let stored = self.get(key).await?;
+                write.check(key, stored.as_ref())?;
+            }
+            let mut done = Vec::with_capacity(writes.len());
+            for (key, write) in writes {
+                done.push(match write {
+                    BatchWrite::Create(switch) => self.insert(&key, actor, switch).await?,
+                    BatchWrite::Update(switch) => self.update(&key, actor, switch).await?.1,
+                });
+            }
+            Ok(done)
+        })
+    }
+
     /// Waits a little before `modify` retries a write that lost a race
     /// (`attempt` counts from 1), so that writers contending for one
     /// switch stop colliding in lockstep. The default does not wait.
@@ -176,6 +206,46 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     fn insert_now(&self, key: &str, actor: &str, switch: Switch) -> Option<Result<Switch, Error>> {
         let _ = (key, actor, switch);
         None
+    }
+}
+
+/// One write of [`Storage::write_batch`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchWrite {
+    /// Register this switch (the key must be free).
+    Create(Switch),
+    /// Replace the stored switch, which must be at this switch's `version`.
+    Update(Switch),
+}
+
+impl BatchWrite {
+    /// The switch written.
+    pub fn switch(&self) -> &Switch {
+        match self {
+            BatchWrite::Create(s) | BatchWrite::Update(s) => s,
+        }
+    }
+
+    /// Whether this write may apply to `stored` (what the key holds now).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyExists`], [`Error::NotFound`] or [`Error::Conflict`].
+    pub fn check(&self, key: &str, stored: Option<&Switch>) -> Result<(), Error> {
+        let name = || split_key(key).1.to_owned();
+        match (self, stored) {
+            (BatchWrite::Create(_), Some(_)) => Err(Error::AlreadyExists { name: name() }),
+            (BatchWrite::Create(_), None) => Ok(()),
+            (BatchWrite::Update(_), None) => Err(Error::NotFound { name: name() }),
+            (BatchWrite::Update(s), Some(stored)) if stored.version != s.version => {
+                Err(Error::Conflict {
+                    name: name(),
+                    expected: s.version,
+                    found: stored.version,
+                })
+            }
+            (BatchWrite::Update(_), Some(_)) => Ok(()),
+        }
     }
 }
 

@@ -23,7 +23,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    in_tree, split_key, BoxFuture, Record, ReplicaSource, Storage, SyncStatus, UsersChanged,
+    in_tree, split_key, BatchWrite, BoxFuture, Record, ReplicaSource, Storage, SyncStatus,
+    UsersChanged,
 };
 use crate::error::Error;
 use crate::history::{now_ms, HistoryEntry, DEFAULT_HISTORY_CAPACITY, LISTED_IDS};
@@ -135,6 +136,45 @@ end
 return out
 "#;
 
+// KEYS: switches, versions, history
+// ARGV: channel, users key prefix, cap, n, then n items of
+//       key, json, expected version ('' to create), entry without its
+//       closing brace, id count, ids...
+// Checks every item first, then writes them all: all or nothing.
+const BATCH: &str = r#"
+local items = {}
+local i = 5
+for j = 1, tonumber(ARGV[4]) do
+  local nu = tonumber(ARGV[i + 4])
+  items[j] = {ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], i + 5, nu}
+  i = i + 5 + nu
+end
+for j, it in ipairs(items) do
+  local exists = redis.call('HEXISTS', KEYS[1], it[1]) == 1
+  if it[3] == '' then
+    if exists then return {1, j} end
+  else
+    if not exists then return {2, j} end
+    local cur = tonumber(redis.call('HGET', KEYS[2], it[1]) or '0')
+    if cur ~= tonumber(it[3]) then return {3, j, cur} end
+  end
+end
+local out = {0}
+for j, it in ipairs(items) do
+  redis.call('HSET', KEYS[1], it[1], it[2])
+  if it[3] == '' then redis.call('HDEL', KEYS[2], it[1]) end
+  local v = redis.call('HINCRBY', KEYS[2], it[1], 1)
+  local users = ARGV[2] .. it[1]
+  redis.call('UNLINK', users)
+  for k = it[5], it[5] + it[6] - 1 do redis.call('SADD', users, ARGV[k]) end
+  redis.call('LPUSH', KEYS[3], it[4] .. ',"version":' .. v .. '}')
+  redis.call('PUBLISH', ARGV[1], cjson.encode({op = 'put', key = it[1], version = v}))
+  table.insert(out, v)
+end
+redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[3]) - 1)
+return out
+"#;
+
 /// Up to this many ids travel inside a write's script; more are first
 /// staged in a temporary set, so that no single call carries a million
 /// arguments (and runs into the timeout).
@@ -216,6 +256,7 @@ struct Scripts {
     update: redis::Script,
     users: redis::Script,
     remove_tree: redis::Script,
+    batch: redis::Script,
 }
 
 /// Switches in Redis, shared by every manager with the same URL and
@@ -793,6 +834,94 @@ impl Storage for RedisStorage {
         Some(Box::pin(self.users_script(key, actor, ids, false)))
     }
 
+    fn write_batch<'a>(
+        &'a self,
+        actor: &'a str,
+        writes: Vec<(String, BatchWrite)>,
+    ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
+        Box::pin(async move {
+            let mut invocation = self.scripts.batch.prepare_invoke();
+            invocation
+                .key(&self.keys.switches)
+                .key(&self.keys.versions)
+                .key(&self.keys.history)
+                .arg(&self.keys.channel)
+                .arg(&self.keys.users_prefix)
+                .arg(self.history_capacity)
+                .arg(writes.len());
+            for (key, write) in &writes {
+                // The audit entry needs the switch being replaced; the
+                // script's version check makes it the one replaced.
+                let (expected, mut entry) = match write {
+                    BatchWrite::Create(switch) => {
+                        (String::new(), HistoryEntry::registered(actor, key, switch))
+                    }
+                    BatchWrite::Update(switch) => {
+                        let previous = match self.fetch(key).await? {
+                            Some(Ok(previous)) => Some(previous),
+                            Some(Err(_)) => None,
+                            None => {
+                                return Err(Error::NotFound {
+                                    name: switch.name.clone(),
+                                })
+                            }
+                        };
+                        if let Some(previous) = &previous {
+                            write.check(key, Some(previous))?;
+                        }
+                        let previous = previous.unwrap_or_else(|| Switch::new(split_key(key).1));
+                        (
+                            switch.version.to_string(),
+                            HistoryEntry::updated(actor, key, &previous, switch),
+                        )
+                    }
+                };
+                entry.version = 0;
+                let mut entry = entry.to_json();
+                entry.pop();
+                let switch = write.switch();
+                invocation
+                    .arg(key)
+                    .arg(Self::record_json(switch))
+                    .arg(expected)
+                    .arg(entry)
+                    .arg(switch.users.len())
+                    .arg(switch.users.iter().collect::<Vec<&str>>());
+            }
+            let mut connection = self.connection.clone();
+            let out: Vec<u64> = self
+                .call("write a batch", invocation.invoke_async(&mut connection))
+                .await?;
+            let name = |j: u64| {
+                writes
+                    .get(j.saturating_sub(1) as usize)
+                    .map_or_else(String::new, |(_, w)| w.switch().name.clone())
+            };
+            match out.as_slice() {
+                [0, versions @ ..] => Ok(writes
+                    .into_iter()
+                    .zip(versions)
+                    .map(|((_, write), &version)| {
+                        let mut stored = match write {
+                            BatchWrite::Create(s) | BatchWrite::Update(s) => s,
+                        };
+                        stored.version = version;
+                        stored
+                    })
+                    .collect()),
+                [1, j] => Err(Error::AlreadyExists { name: name(*j) }),
+                [2, j] => Err(Error::NotFound { name: name(*j) }),
+                [3, j, found] => Err(Error::Conflict {
+                    name: name(*j),
+                    expected: writes[*j as usize - 1].1.switch().version,
+                    found: *found,
+                }),
+                other => Err(self
+                    .storage_error("write a batch", format_args!("unexpected answer {other:?}"))),
+            }
+        })
+    }
+
     fn retry_pause(&self, attempt: usize) -> BoxFuture<'_, ()> {
         use std::sync::atomic::{AtomicU32, Ordering};
         static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -951,6 +1080,7 @@ impl RedisBuilder {
                 update: redis::Script::new(UPDATE),
                 users: redis::Script::new(USERS),
                 remove_tree: redis::Script::new(REMOVE_TREE),
+                batch: redis::Script::new(BATCH),
             }),
             timeout: self.timeout,
             history_capacity: self.history_capacity,
