@@ -41,6 +41,21 @@ impl Parse for FnItem {
 }
 
 impl FnItem {
+    /// Parses the item an attribute is on; if it is not a function with a
+    /// body, the error (saying what `attribute` goes on) followed by the
+    /// untouched item, so rustc still reports the user's own mistakes.
+    pub(crate) fn parse_or_fallback(
+        item: TokenStream,
+        attribute: &str,
+    ) -> Result<FnItem, TokenStream> {
+        syn::parse2(item.clone()).map_err(|e| {
+            let mut out =
+                syn::Error::new(e.span(), format_args!("{attribute}: {e}")).to_compile_error();
+            out.extend(item);
+            out
+        })
+    }
+
     /// The item with `prelude` put in front of the body (after the
     /// body's inner attributes).
     pub(crate) fn with_prelude(&self, prelude: TokenStream) -> TokenStream {

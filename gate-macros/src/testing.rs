@@ -16,18 +16,11 @@ use crate::attr::{self, Errors, SwitchesArgs};
 use crate::item::FnItem;
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item_fn: FnItem = match syn::parse2(item.clone()) {
-        Ok(f) => f,
-        Err(e) => {
-            let mut out = syn::Error::new(
-                e.span(),
-                format_args!("#[with_switches(...)] goes on a test function: {e}"),
-            )
-            .to_compile_error();
-            out.extend(item);
-            return out;
-        }
-    };
+    let item_fn =
+        match FnItem::parse_or_fallback(item.clone(), "#[with_switches(...)] goes on a test function") {
+            Ok(f) => f,
+            Err(fallback) => return fallback,
+        };
     let errors = Errors::new();
     let args = attr::parse_with(&errors, attr, SwitchesArgs::parse);
     match (errors.finish(), args) {
