@@ -35,11 +35,13 @@ enum Off<'a> {
 }
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item_fn =
-        match FnItem::parse_or_fallback(item.clone(), "#[gate(...)] goes on a function with a body") {
-            Ok(f) => f,
-            Err(fallback) => return fallback,
-        };
+    let item_fn = match FnItem::parse_or_fallback(
+        item.clone(),
+        "#[gate(...)] goes on a function with a body",
+    ) {
+        Ok(f) => f,
+        Err(fallback) => return fallback,
+    };
     let errors = Errors::new();
     let args = attr::parse_with(&errors, attr, GateArgs::parse);
     let guard = args.and_then(|args| guard(&errors, &item_fn, &args));

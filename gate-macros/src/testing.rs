@@ -16,11 +16,13 @@ use crate::attr::{self, Errors, SwitchesArgs};
 use crate::item::FnItem;
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item_fn =
-        match FnItem::parse_or_fallback(item.clone(), "#[with_switches(...)] goes on a test function") {
-            Ok(f) => f,
-            Err(fallback) => return fallback,
-        };
+    let item_fn = match FnItem::parse_or_fallback(
+        item.clone(),
+        "#[with_switches(...)] goes on a test function",
+    ) {
+        Ok(f) => f,
+        Err(fallback) => return fallback,
+    };
     let errors = Errors::new();
     let args = attr::parse_with(&errors, attr, SwitchesArgs::parse);
     match (errors.finish(), args) {
