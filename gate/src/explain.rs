@@ -135,17 +135,14 @@ impl std::fmt::Display for Explanation {
                 input_kinds.join(", ")
             ),
             Reason::Conditions {
-                compounded,
-                outcomes,
-                deciding,
+                outcomes, deciding, ..
             } => {
-                match (deciding, self.active) {
-                    (Some(_), true) => write!(f, "a condition holds")?,
-                    (Some(_), false) => write!(f, "a condition fails (all must hold)")?,
-                    (None, true) => write!(f, "every condition holds")?,
-                    (None, false) if *compounded => write!(f, "no input was judged")?,
-                    (None, false) => write!(f, "no condition holds")?,
-                }
+                f.write_str(match (deciding, self.active) {
+                    (Some(_), true) => "a condition holds",
+                    (Some(_), false) => "a condition fails (all must hold)",
+                    (None, true) => "every condition holds",
+                    (None, false) => "no condition holds",
+                })?;
                 for (i, o) in outcomes.iter().enumerate() {
                     let mark = if Some(i) == *deciding { "→" } else { "·" };
                     write!(f, "; {mark} {} on {}", o.condition, o.input_kind)?;
