@@ -1,7 +1,7 @@
 //! Why a switch is on or off: [`Manager::explain`](crate::Manager::explain).
 //!
 //! The explanation is recorded by the very code that answers
-//! [`Manager::active`](crate::Manager::active), through a [`Trace`] that
+//! [`Manager::active`](crate::Manager::active), through a trace that
 //! costs nothing when a check does not ask for it, so the two cannot
 //! disagree.
 
