@@ -1160,7 +1160,13 @@ impl Manager {
                 return Ok(current);
             }
             next.validate()?;
-            match self.shared.storage.update(&key, &self.actor, next).await {
+            // `current` was just read from the storage: it may skip
+            // reading it again.
+            let update = self
+                .shared
+                .storage
+                .update_from(&key, &self.actor, current, next);
+            match update.await {
                 Ok((_, current)) => {
                     self.applied(key, current.clone());
                     return Ok(current);

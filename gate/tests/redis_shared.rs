@@ -214,6 +214,19 @@ async fn allow_is_one_change_on_the_wire() {
 /// switch: staged in chunks, swapped in by one atomic script, and read by
 /// the other node page by page. (The 1,000,000-id case runs in the
 /// propagation benchmark, in release mode.)
+/// How many SSCANs the server has answered.
+async fn sscan_calls(c: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(c)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_sscan:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_allow_lists_register_and_modify_atomically() {
     let url = shared_url().await;
@@ -254,8 +267,40 @@ async fn large_allow_lists_register_and_modify_atomically() {
     assert!(b.active("large", "new-0"));
     assert!(b.active("large", N / 2));
 
-    // No staging set is left behind.
+    // A change that leaves the allow-list alone does not make the other
+    // node read the list again: the writer's own reads (modify reads the
+    // switch) cost the same SSCANs with or without b listening. Only this
+    // test reads lists large enough for SSCAN.
     let mut c = redis_support::connection(&url).await;
+    drop(b);
+    let before = sscan_calls(&mut c).await;
+    a.modify("large", |s| s.description = Some("alone".into()))
+        .await
+        .unwrap();
+    let writer_alone = sscan_calls(&mut c).await - before;
+    assert!(
+        writer_alone > 0,
+        "the list is large enough to be read in pages"
+    );
+    let b = manager(&url, &prefix).await;
+    assert_eq!(b.switch("large").unwrap().users.len(), N as usize);
+    let before = sscan_calls(&mut c).await;
+    a.modify("large", |s| s.description = Some("just the record".into()))
+        .await
+        .unwrap();
+    eventually("b sees the new description", long, || {
+        b.switch("large")
+            .is_some_and(|s| s.description.as_deref() == Some("just the record"))
+    })
+    .await;
+    assert_eq!(b.switch("large").unwrap().users.len(), N as usize);
+    assert_eq!(
+        sscan_calls(&mut c).await - before,
+        writer_alone,
+        "b read the list again"
+    );
+
+    // No staging set is left behind.
     let left: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{}:staging:*", prefix.name))
         .query_async(&mut c)

@@ -111,6 +111,22 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>>;
 
+    /// [`update`](Storage::update), given `previous`: the switch as the
+    /// caller just read it from this storage, at `switch.version`. A
+    /// storage may use it instead of reading the switch again (Redis does,
+    /// so `modify` reads a million-id allow-list once, not twice); the
+    /// version check still guards the write. The default ignores it.
+    fn update_from<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+        previous: Switch,
+        switch: Switch,
+    ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
+        let _ = previous;
+        self.update(key, actor, switch)
+    }
+
     /// Removes the switch at `key` and every descendant (`key:…`); returns
     /// what was removed.
     fn remove_tree<'a>(

@@ -76,7 +76,8 @@ end
 local v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('LPUSH', KEYS[4], ARGV[5])
 redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[6]) - 1)
-redis.call('PUBLISH', ARGV[3], cjson.encode({op = 'put', key = ARGV[1], version = v}))
+local users = KEYS[5] ~= nil or #ARGV > 7
+redis.call('PUBLISH', ARGV[3], cjson.encode({op = 'put', key = ARGV[1], version = v, users = users}))
 return {0, v}
 ";
 
@@ -193,8 +194,15 @@ const SCAN_PAGE: usize = 50_000;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Notification {
-    /// The switch at `key` was written: read it again.
-    Put { key: String, version: u64 },
+    /// The switch at `key` was written: read it again. `users: false`
+    /// says its allow-list did not change, so a replica one version
+    /// behind reads only the record.
+    Put {
+        key: String,
+        version: u64,
+        #[serde(default = "changed")]
+        users: bool,
+    },
     /// These switches were removed.
     Del { keys: Vec<String> },
     /// These ids were added to the allow-list.
@@ -562,6 +570,104 @@ impl RedisStorage {
         Ok(())
     }
 
+    /// `update`, with the switch as stored at `switch.version` if the
+    /// caller has it (else it is read here): its allow-list is what the
+    /// new one is compared with, to send only the difference; the script's
+    /// version check makes the pair consistent.
+    async fn update_with(
+        &self,
+        key: &str,
+        actor: &str,
+        previous: Option<Switch>,
+        switch: Switch,
+    ) -> Result<(Switch, Switch), Error> {
+        let previous = match previous.filter(|p| p.version == switch.version) {
+            Some(previous) => previous,
+            None => match self.fetch(key).await? {
+                Some(Ok(previous)) => previous,
+                // A malformed record can be repaired by an update.
+                Some(Err(_)) => Switch {
+                    version: switch.version,
+                    ..Switch::new(split_key(key).1)
+                },
+                None => {
+                    return Err(Error::NotFound {
+                        name: switch.name.clone(),
+                    })
+                }
+            },
+        };
+        if previous.version != switch.version {
+            return Err(Error::Conflict {
+                name: switch.name,
+                expected: switch.version,
+                found: previous.version,
+            });
+        }
+        let mut entry_switch = switch.clone();
+        entry_switch.version += 1;
+        let entry = HistoryEntry::updated(actor, key, &previous, &entry_switch);
+        let added: Vec<&str> = switch
+            .users
+            .iter()
+            .filter(|id| !previous.users.contains(id))
+            .collect();
+        let removed: Vec<&str> = previous
+            .users
+            .iter()
+            .filter(|id| !switch.users.contains(id))
+            .collect();
+        // Many changes: stage the whole new list, which the script
+        // swaps in at once (O(1) inside Redis, however large the list).
+        let staged = if added.len() + removed.len() > INLINE_IDS {
+            let all: Vec<&str> = switch.users.iter().collect();
+            Some(self.stage(&all).await?)
+        } else {
+            None
+        };
+        let mut connection = self.connection.clone();
+        let mut invocation = self.scripts.update.prepare_invoke();
+        invocation
+            .key(&self.keys.switches)
+            .key(&self.keys.versions)
+            .key(self.keys.users(key))
+            .key(&self.keys.history)
+            .arg(key)
+            .arg(Self::record_json(&switch))
+            .arg(&self.keys.channel)
+            .arg(switch.version)
+            .arg(entry.to_json())
+            .arg(self.history_capacity);
+        match &staged {
+            Some(stage) => invocation.key(stage).arg(switch.users.len()),
+            None => invocation.arg(added.len()).arg(added).arg(removed),
+        };
+        let result: Result<(u8, u64), Error> = self
+            .call("update a switch", invocation.invoke_async(&mut connection))
+            .await;
+        if let Some(stage) = staged {
+            self.unstage(&[stage]).await;
+        }
+        let (status, version) = result?;
+        match status {
+            0 => {
+                let mut current = switch;
+                current.version = version;
+                Ok((previous, current))
+            }
+            1 => Err(Error::NotFound { name: switch.name }),
+            3 => Err(self.storage_error(
+                "update a switch",
+                "its staged allow-list was lost before the write (retry it)",
+            )),
+            _ => Err(Error::Conflict {
+                name: switch.name,
+                expected: switch.version,
+                found: version,
+            }),
+        }
+    }
+
     async fn users_script(
         &self,
         key: &str,
@@ -681,91 +787,17 @@ impl Storage for RedisStorage {
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
-        Box::pin(async move {
-            let not_found = || Error::NotFound {
-                name: switch.name.clone(),
-            };
-            // The current allow-list, to send only its difference; the
-            // script's version check makes the pair consistent.
-            let previous = self.fetch(key).await?.ok_or_else(not_found)?;
-            let previous = match previous {
-                Ok(previous) => previous,
-                // A malformed record can be repaired by an update.
-                Err(_) => Switch {
-                    version: switch.version,
-                    ..Switch::new(split_key(key).1)
-                },
-            };
-            if previous.version != switch.version {
-                return Err(Error::Conflict {
-                    name: switch.name,
-                    expected: switch.version,
-                    found: previous.version,
-                });
-            }
-            let mut entry_switch = switch.clone();
-            entry_switch.version += 1;
-            let entry = HistoryEntry::updated(actor, key, &previous, &entry_switch);
-            let added: Vec<&str> = switch
-                .users
-                .iter()
-                .filter(|id| !previous.users.contains(id))
-                .collect();
-            let removed: Vec<&str> = previous
-                .users
-                .iter()
-                .filter(|id| !switch.users.contains(id))
-                .collect();
-            // Many changes: stage the whole new list, which the script
-            // swaps in at once (O(1) inside Redis, however large the list).
-            let staged = if added.len() + removed.len() > INLINE_IDS {
-                let all: Vec<&str> = switch.users.iter().collect();
-                Some(self.stage(&all).await?)
-            } else {
-                None
-            };
-            let mut connection = self.connection.clone();
-            let mut invocation = self.scripts.update.prepare_invoke();
-            invocation
-                .key(&self.keys.switches)
-                .key(&self.keys.versions)
-                .key(self.keys.users(key))
-                .key(&self.keys.history)
-                .arg(key)
-                .arg(Self::record_json(&switch))
-                .arg(&self.keys.channel)
-                .arg(switch.version)
-                .arg(entry.to_json())
-                .arg(self.history_capacity);
-            match &staged {
-                Some(stage) => invocation.key(stage).arg(switch.users.len()),
-                None => invocation.arg(added.len()).arg(added).arg(removed),
-            };
-            let result: Result<(u8, u64), Error> = self
-                .call("update a switch", invocation.invoke_async(&mut connection))
-                .await;
-            if let Some(stage) = staged {
-                self.unstage(&[stage]).await;
-            }
-            let (status, version) = result?;
-            match status {
-                0 => {
-                    let mut current = switch;
-                    current.version = version;
-                    Ok((previous, current))
-                }
-                1 => Err(not_found()),
-                3 => Err(self.storage_error(
-                    "update a switch",
-                    "its staged allow-list was lost before the write (retry it)",
-                )),
-                _ => Err(Error::Conflict {
-                    name: switch.name,
-                    expected: switch.version,
-                    found: version,
-                }),
-            }
-        })
+        Box::pin(self.update_with(key, actor, None, switch))
+    }
+
+    fn update_from<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+        previous: Switch,
+        switch: Switch,
+    ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
+        Box::pin(self.update_with(key, actor, Some(previous), switch))
     }
 
     fn remove_tree<'a>(
@@ -1282,13 +1314,17 @@ impl Sync {
             }
         };
         match notification {
-            Notification::Put { key, version } => {
-                let known = shared.replica_switch(&key).map(|s| s.version);
-                if known == Some(version) {
-                    return Ok(());
+            Notification::Put {
+                key,
+                version,
+                users,
+            } => match shared.replica_switch(&key) {
+                Some(known) if known.version == version => return Ok(()),
+                Some(known) if !users && known.version + 1 == version => {
+                    self.refetch_record(shared, key, &known, version).await?;
                 }
-                self.refetch(shared, key).await?;
-            }
+                _ => self.refetch(shared, key).await?,
+            },
             Notification::Del { keys } => {
                 shared.apply(
                     keys.into_iter().map(|key| Apply::Remove { key }).collect(),
@@ -1343,6 +1379,49 @@ impl Sync {
         }
     }
 
+    /// Reads only the record of a switch whose allow-list did not change
+    /// (a million ids are not read again for a new description); falls
+    /// back to a full read if the switch moved on meanwhile.
+    async fn refetch_record(
+        &self,
+        shared: &Shared,
+        key: String,
+        known: &Switch,
+        version: u64,
+    ) -> Result<(), Error> {
+        let since = Some(shared.seq());
+        let mut connection = self.storage.connection.clone();
+        let (json, stored): (Option<String>, Option<u64>) = self
+            .storage
+            .call(
+                "read a switch",
+                redis::pipe()
+                    .atomic()
+                    .hget(&self.storage.keys.switches, &key)
+                    .hget(&self.storage.keys.versions, &key)
+                    .query_async(&mut connection),
+            )
+            .await?;
+        match (json, stored) {
+            (Some(json), Some(stored)) if stored == version => {
+                match RedisStorage::parse(&key, &json, version, known.users.clone()) {
+                    Ok(switch) => shared.apply_since(
+                        vec![Apply::Upsert {
+                            key,
+                            switch,
+                            authoritative: true,
+                        }],
+                        Origin::Remote,
+                        since,
+                    ),
+                    Err(error) => skipped(shared, key, &error),
+                }
+                Ok(())
+            }
+            _ => self.refetch(shared, key).await,
+        }
+    }
+
     async fn refetch(&self, shared: &Shared, key: String) -> Result<(), Error> {
         let since = Some(shared.seq());
         match self.storage.fetch(&key).await? {
@@ -1360,6 +1439,12 @@ impl Sync {
         }
         Ok(())
     }
+}
+
+/// `Put` notifications without `users` (older writers, other tools) say
+/// the allow-list may have changed.
+fn changed() -> bool {
+    true
 }
 
 fn skipped(shared: &Shared, key: String, error: &Error) {
