@@ -458,3 +458,49 @@ impl StoredSwitch for Manager {
         fresh.modify(name, |_| {}).await.unwrap()
     }
 }
+
+/// Issue 9, item 0: the cascade's audit entries, its returned records and
+/// its notification follow key order, never the order of `HKEYS` (which,
+/// for a hash of long values, depends on the server's random seed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cascade_is_recorded_in_key_order_not_hash_order() {
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "cascade-order").await;
+    let a = manager(&url, &prefix).await;
+    // Long descriptions make the hash a real hashtable (listpack values
+    // are at most 64 bytes), whose order is seeded at random.
+    let long = "x".repeat(200);
+    let mut names = vec!["tree".to_owned()];
+    for i in (0..24).rev() {
+        names.push(format!("tree:{i:02}"));
+        names.push(format!("tree:{i:02}:leaf"));
+    }
+    for name in &names {
+        a.register(Switch::new(name.as_str()).description(long.clone()))
+            .await
+            .unwrap();
+    }
+    let removed: Vec<String> = a
+        .unregister("tree")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(removed, sorted, "removed in key order, parents first");
+    let trail: Vec<String> = a
+        .history(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .take(names.len())
+        .map(|e| e.key)
+        .collect();
+    let newest_first: Vec<String> = sorted.iter().rev().cloned().collect();
+    assert_eq!(
+        trail, newest_first,
+        "the trail, newest first, lists descendants first"
+    );
+}

@@ -115,20 +115,26 @@ return {0, v, #changed}
 // KEYS: switches, versions, history
 // ARGV: root key, channel, users key prefix, entry without its key and
 //       closing brace, cap
+// The tree is removed in key order (a parent before its children,
+// siblings by name), never in HKEYS order, which depends on the server's
+// hash seed: the trail, newest first, lists descendants first.
 const REMOVE_TREE: &str = r#"
 local removed = {}
 local out = {}
 for _, k in ipairs(redis.call('HKEYS', KEYS[1])) do
   if k == ARGV[1] or string.sub(k, 1, #ARGV[1] + 1) == ARGV[1] .. ':' then
     table.insert(removed, k)
-    table.insert(out, k)
-    table.insert(out, redis.call('HGET', KEYS[1], k))
-    table.insert(out, redis.call('HGET', KEYS[2], k) or '0')
-    redis.call('HDEL', KEYS[1], k)
-    redis.call('HDEL', KEYS[2], k)
-    redis.call('UNLINK', ARGV[3] .. k)
-    redis.call('LPUSH', KEYS[3], ARGV[4] .. ',"key":' .. cjson.encode(k) .. '}')
   end
+end
+table.sort(removed)
+for _, k in ipairs(removed) do
+  table.insert(out, k)
+  table.insert(out, redis.call('HGET', KEYS[1], k))
+  table.insert(out, redis.call('HGET', KEYS[2], k) or '0')
+  redis.call('HDEL', KEYS[1], k)
+  redis.call('HDEL', KEYS[2], k)
+  redis.call('UNLINK', ARGV[3] .. k)
+  redis.call('LPUSH', KEYS[3], ARGV[4] .. ',"key":' .. cjson.encode(k) .. '}')
 end
 if #removed > 0 then
   redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[5]) - 1)
@@ -496,7 +502,10 @@ impl RedisStorage {
                     .query_async(&mut connection),
             )
             .await?;
-        let keys: Vec<String> = records.keys().cloned().collect();
+        // Sorted: what follows (signals, the snapshot file) never depends
+        // on the order of HGETALL.
+        let mut keys: Vec<String> = records.keys().cloned().collect();
+        keys.sort_unstable();
         let mut cards: Vec<usize> = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(1000) {
             let mut pipe = redis::pipe();
