@@ -28,6 +28,7 @@
 //! hierarchy and concent, namespaces, signals, context and testing.
 
 mod arguments;
+mod autocreate;
 mod bucket;
 mod condition;
 mod conformance;

@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 use rustc_hash::FxHashMap;
 
 use crate::arguments::{Arguments, Chain, Inputs};
+use crate::autocreate::Autocreator;
 use crate::condition::{Argument, Condition};
 use crate::context::{self, SharedInput};
 use crate::error::Error;
@@ -101,6 +102,7 @@ pub(crate) struct Shared {
     pub(crate) signals: Signals,
     pub(crate) overrides: Overrides,
     sync: Mutex<SyncStatus>,
+    pub(crate) autocreator: Autocreator,
 }
 
 /// The entry point: registers, changes and checks switches.
@@ -377,6 +379,32 @@ impl Shared {
         }
     }
 
+    /// Whether the replica holds a switch below `name` (`name:…`) in
+    /// `namespace`.
+    pub(crate) fn has_descendants(&self, namespace: &str, name: &str) -> bool {
+        let Some(index) = self.lock_registry().indices.get(namespace).copied() else {
+            return false;
+        };
+        let snapshot = self.replica.load();
+        snapshot.namespace(index).is_some_and(|ns| {
+            ns.keys().any(|k| {
+                k.len() > name.len() && k.starts_with(name) && k.as_bytes()[name.len()] == b':'
+            })
+        })
+    }
+
+    /// Applies the result of a local write to the replica.
+    pub(crate) fn applied(&self, key: String, stored: Switch) {
+        self.apply(
+            vec![Apply::Upsert {
+                key,
+                switch: stored,
+                authoritative: false,
+            }],
+            Origin::Local,
+        );
+    }
+
     /// The replica's copy of the switch at `key`.
     pub(crate) fn replica_switch(&self, key: &str) -> Option<Arc<Switch>> {
         let (ns, name) = split_key(key);
@@ -430,6 +458,7 @@ impl Manager {
                 signals: Signals::default(),
                 overrides: Overrides::default(),
                 sync: Mutex::new(sync),
+                autocreator: Autocreator::new(),
             }),
             namespace: Arc::from(""),
             namespace_index: 0,
@@ -975,37 +1004,14 @@ impl Manager {
             });
     }
 
-    #[cold]
+    /// Asks for `name` to be registered, off the check path (see
+    /// [`crate::autocreate`]): de-duplicated per name, bounded in total.
+    #[inline]
     fn autocreate(&self, name: &str) {
-        if !self.shared.autocreate || validate_name(name).is_err() {
-            return;
-        }
-        let key = self.key(name);
-        let switch = Switch::new(name);
-        match self
-            .shared
-            .storage
-            .insert_now(&key, AUTOCREATE_ACTOR, switch.clone())
-        {
-            Some(Ok(stored)) => self.applied(key, stored),
-            Some(Err(_)) => {}
-            None => {
-                let manager = self.clone();
-                spawn_write(async move {
-                    match manager
-                        .shared
-                        .storage
-                        .insert(&key, AUTOCREATE_ACTOR, switch)
-                        .await
-                    {
-                        Ok(stored) => manager.applied(key, stored),
-                        Err(Error::AlreadyExists { .. }) => {}
-                        Err(e) => {
-                            tracing::warn!(error = %e, switch = %key, "gate: autocreate failed")
-                        }
-                    }
-                });
-            }
+        if self.shared.autocreate {
+            self.shared
+                .autocreator
+                .request(&self.shared, &self.namespace, name);
         }
     }
 
@@ -1034,14 +1040,7 @@ impl Manager {
     // ----- writes -----------------------------------------------------------
 
     pub(crate) fn applied(&self, key: String, stored: Switch) {
-        self.shared.apply(
-            vec![Apply::Upsert {
-                key,
-                switch: stored,
-                authoritative: false,
-            }],
-            Origin::Local,
-        );
+        self.shared.applied(key, stored);
     }
 
     /// Registers a new switch and returns it as stored (version 1).

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use gate::storage::ReplicaSource;
 use gate::testing::Recorder;
-use gate::{Error, Manager};
+use gate::{Error, Manager, State, Switch};
 use redis_support::{eventually, Server};
 
 const SOON: Duration = Duration::from_secs(5);
@@ -237,4 +237,78 @@ async fn invalid_urls_are_clear_errors() {
         .map(|m| m.sync_status().last_error.unwrap_or_default())
         .unwrap();
     assert!(!err.contains("secret"), "the password is not shown: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_checked_while_redis_is_down_are_registered_when_it_returns() {
+    let mut server = Server::start().await;
+    let manager = Manager::builder()
+        .autocreate(true)
+        .redis(server.url())
+        .prefix("autocreate")
+        .timeout(Duration::from_millis(300))
+        .resync_interval(Duration::from_millis(100))
+        .build()
+        .await
+        .unwrap();
+    server.kill();
+    for _ in 0..1_000 {
+        assert!(!manager.active("late", ()));
+        assert!(!manager.active("later", ()));
+    }
+    assert!(manager.switch("late").is_none());
+    server.restart().await;
+    eventually("both are registered, once", Duration::from_secs(10), || {
+        manager.switch("late").is_some() && manager.switch("later").is_some()
+    })
+    .await;
+    let history = manager.history(None, 100).await.unwrap();
+    let registered: Vec<&str> = history.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(registered, ["later", "late"], "one audit entry per name");
+    assert!(history.iter().all(|e| e.actor == gate::AUTOCREATE_ACTOR));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checking_a_parent_name_never_turns_its_children_off() {
+    let server = Server::start().await;
+    let manager = Manager::builder()
+        .autocreate(true)
+        .redis(server.url())
+        .prefix("autocreate")
+        .build()
+        .await
+        .unwrap();
+    manager
+        .register(Switch::new("payments:new_flow").state(State::Global))
+        .await
+        .unwrap();
+    assert!(!manager.active("payments", "alice"), "unknown: off");
+    // Give a background autocreate every chance to happen.
+    assert!(!manager.active("unrelated", "alice"));
+    eventually(
+        "the unrelated name is autocreated",
+        Duration::from_secs(5),
+        || manager.switch("unrelated").is_some(),
+    )
+    .await;
+    assert!(
+        manager.switch("payments").is_none(),
+        "a parent of a registered switch is not autocreated"
+    );
+    assert!(manager.active("payments:new_flow", "alice"));
+
+    // The same with the memory storage, which registers at once.
+    let memory = Manager::builder().autocreate(true).build();
+    memory
+        .register(Switch::new("payments:new_flow").state(State::Global))
+        .await
+        .unwrap();
+    assert!(!memory.active("payments", "alice"));
+    assert!(memory.switch("payments").is_none());
+    assert!(memory.active("payments:new_flow", "alice"));
+    assert!(!memory.active("other", ()));
+    assert!(
+        memory.switch("other").is_some(),
+        "other names are autocreated"
+    );
 }
