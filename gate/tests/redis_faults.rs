@@ -312,3 +312,47 @@ async fn checking_a_parent_name_never_turns_its_children_off() {
         "other names are autocreated"
     );
 }
+
+/// Issue 9, item 4: a hung server (SIGSTOP) is reported within 2 s, and
+/// the node follows again once it answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_server_is_reported_within_two_seconds() {
+    let server = Server::start().await;
+    let url = server.url();
+    let a = Manager::builder()
+        .redis(&url)
+        .prefix("hung")
+        .build()
+        .await
+        .unwrap();
+    let b = Manager::builder()
+        .redis(&url)
+        .prefix("hung")
+        .build()
+        .await
+        .unwrap();
+    assert!(a.sync_status().connected);
+    server.pause();
+    let paused = Instant::now();
+    eventually(
+        "the status says disconnected",
+        Duration::from_secs(5),
+        || !a.sync_status().connected,
+    )
+    .await;
+    let noticed = paused.elapsed();
+    eprintln!("a hung server was reported after {noticed:?}");
+    assert!(
+        noticed <= Duration::from_secs(2),
+        "connected: true for {noticed:?} after the server hung"
+    );
+    let status = a.sync_status();
+    assert!(status.last_error.is_some(), "{status:?}");
+    server.resume();
+    eventually("connected again", SOON, || a.sync_status().connected).await;
+    a.enable_for_all("after").await.unwrap();
+    eventually("the other node follows again", SOON, || {
+        b.active("after", ())
+    })
+    .await;
+}

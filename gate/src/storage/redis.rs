@@ -195,6 +195,11 @@ const STAGE_TTL_SECONDS: i64 = 600;
 const READ_WHOLE: usize = 100_000;
 /// Ids asked for per `SSCAN` page.
 const SCAN_PAGE: usize = 50_000;
+/// How often a following node asks Redis whether it still answers; with
+/// [`PING_TIMEOUT`], a hung server is reported within 2 s.
+const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
+/// How long that question may take (or the configured timeout, if less).
+const PING_TIMEOUT: Duration = Duration::from_millis(1_000);
 
 /// A notification on the changes channel.
 #[derive(Debug, Serialize, Deserialize)]
@@ -326,6 +331,22 @@ impl RedisStorage {
             Err(_) => {
                 Err(self.storage_error(what, format_args!("no answer within {:?}", self.timeout)))
             }
+        }
+    }
+
+    /// Whether Redis answers a `PING` within [`PING_TIMEOUT`].
+    async fn ping(&self) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let limit = self.timeout.min(PING_TIMEOUT);
+        let command = redis::cmd("PING");
+        let ping = command.query_async::<()>(&mut connection);
+        match tokio::time::timeout(limit, ping).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(self.storage_error("answer a PING", e)),
+            Err(_) => Err(self.storage_error(
+                "answer a PING",
+                format_args!("no answer within {limit:?} (is the server hung?)"),
+            )),
         }
     }
 
@@ -1286,6 +1307,9 @@ impl Sync {
             let mut resync = tokio::time::interval(self.interval);
             resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             resync.tick().await;
+            let mut health = tokio::time::interval(HEALTH_INTERVAL);
+            health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            health.tick().await;
             let lost = loop {
                 tokio::select! {
                     message = messages.next() => {
@@ -1300,6 +1324,13 @@ impl Sync {
                     _ = resync.tick() => {
                         let Some(shared) = self.shared.upgrade() else { return };
                         if let Err(e) = self.resync(&shared).await {
+                            break e;
+                        }
+                    }
+                    _ = health.tick() => {
+                        // A hung server keeps the subscription open and
+                        // sends nothing: only a question notices it.
+                        if let Err(e) = self.storage.ping().await {
                             break e;
                         }
                     }
