@@ -180,5 +180,32 @@ fn scaling(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, checks, scaling);
+/// Checks of unknown names with autocreate while the storage is down
+/// (DESIGN.md failure model, rule 1: no dearer than a known switch).
+fn autocreate_while_down(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let m = rt.block_on(async {
+        // Nothing listens on port 1: every insert fails at once.
+        Manager::builder()
+            .autocreate(true)
+            .redis("redis://127.0.0.1:1/0")
+            .timeout(Duration::from_millis(100))
+            .build()
+            .await
+            .unwrap()
+    });
+    let names: Vec<String> = (0..1_000).map(|i| format!("unknown_{i}")).collect();
+    let u = user();
+    let mut g = c.benchmark_group("autocreate, storage down");
+    let mut i = 0;
+    g.bench_function("unknown switch (1,000 names)", |b| {
+        b.iter(|| {
+            i = (i + 1) % names.len();
+            m.active(black_box(&names[i]), black_box(&u))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, checks, scaling, autocreate_while_down);
 criterion_main!(benches);
