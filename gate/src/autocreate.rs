@@ -185,27 +185,9 @@ impl Autocreator {
             runtime.spawn(work);
             return;
         }
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(work);
-            return;
-        }
-        // No runtime anywhere: one thread, which exits once the queue
-        // has drained (`working` makes sure there is never a second).
-        let spawned = std::thread::Builder::new()
-            .name("gate-autocreate".into())
-            .spawn(move || {
-                match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(runtime) => runtime.block_on(work),
-                    Err(e) => {
-                        tracing::error!(error = %e, "gate: no runtime to autocreate switches on")
-                    }
-                }
-            });
-        if let Err(e) = spawned {
-            tracing::error!(error = %e, "gate: could not start the autocreate worker");
+        // Else the current runtime, or one thread, which exits once the
+        // queue has drained (`working` makes sure there is never a second).
+        if !crate::manager::spawn_write(work) {
             self.lock().working = false;
         }
     }

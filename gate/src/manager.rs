@@ -199,7 +199,7 @@ impl Builder {
             Some(Err(e)) => tracing::warn!(error = %e, "gate: could not load the storage"),
             None => {
                 let background = manager.clone();
-                spawn_write(async move {
+                let _ = spawn_write(async move {
                     match background.shared.storage.load().await {
                         Ok(records) => background.shared.replace_all(records),
                         Err(e) => tracing::warn!(error = %e, "gate: could not load the storage"),
@@ -219,11 +219,12 @@ impl Builder {
 }
 
 /// Runs a write in the background: on the current tokio runtime if there
-/// is one, else on a short-lived thread with its own runtime.
-fn spawn_write(future: impl std::future::Future<Output = ()> + Send + 'static) {
+/// is one, else on a short-lived thread with its own runtime. `false` if
+/// it could not be started (logged).
+pub(crate) fn spawn_write(future: impl std::future::Future<Output = ()> + Send + 'static) -> bool {
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
         handle.spawn(future);
-        return;
+        return true;
     }
     let spawned = std::thread::Builder::new()
         .name("gate-write".into())
@@ -236,9 +237,10 @@ fn spawn_write(future: impl std::future::Future<Output = ()> + Send + 'static) {
                 Err(e) => tracing::error!(error = %e, "gate: no runtime for a background write"),
             }
         });
-    if let Err(e) = spawned {
+    if let Err(e) = &spawned {
         tracing::error!(error = %e, "gate: could not start a background write");
     }
+    spawned.is_ok()
 }
 
 impl Shared {
