@@ -153,6 +153,26 @@ impl Server {
         }
     }
 
+    /// Hangs the server (SIGSTOP, by pid): connections stay open, nothing
+    /// answers.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT, by pid).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("the server runs").id();
+        let status = Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} {pid} failed");
+    }
+
     /// Starts it again on the same port, empty.
     pub async fn restart(&mut self) {
         self.kill();

@@ -1,0 +1,270 @@
+//! Writes whose answer does not come: each against a private redis-server
+//! this test hangs (SIGSTOP) and lets run again (SIGCONT) by pid.
+
+mod redis_support;
+
+use std::time::{Duration, Instant};
+
+use gate::storage::WriteOutcome;
+use gate::{Error, Manager, Switch};
+use redis_support::{eventually, Server};
+
+const TIMEOUT: Duration = Duration::from_millis(300);
+const SOON: Duration = Duration::from_secs(5);
+
+async fn manager(server: &Server) -> Manager {
+    Manager::builder()
+        .redis(server.url())
+        .prefix("outcomes")
+        .resync_interval(Duration::from_secs(30))
+        .timeout(TIMEOUT)
+        .build()
+        .await
+        .unwrap()
+}
+
+/// The allow-list of `name` as Redis holds it now.
+async fn stored_users(server: &Server, name: &str) -> Vec<String> {
+    let mut c = redis_support::connection(&server.url()).await;
+    let mut ids: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(format!("outcomes:users:{name}"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    ids.sort();
+    ids
+}
+
+async fn stored(server: &Server, name: &str) -> bool {
+    let mut c = redis_support::connection(&server.url()).await;
+    redis::cmd("HEXISTS")
+        .arg("outcomes:switches")
+        .arg(name)
+        .query_async(&mut c)
+        .await
+        .unwrap()
+}
+
+/// The operation id of an unknown outcome.
+fn unknown_id(result: &Result<Switch, Error>) -> String {
+    match result {
+        Err(Error::OutcomeUnknown { id, .. }) => id.clone(),
+        other => panic!("expected an unknown outcome, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_reported_failed_while_redis_hangs_never_happens() {
+    let server = Server::start().await;
+    let m = manager(&server).await;
+    m.register(Switch::new("beta")).await.unwrap();
+    m.allow("beta", "bob").await.unwrap();
+
+    server.pause();
+    let start = Instant::now();
+    let allow = m.allow("beta", "alice").await;
+    let register = m.register(Switch::new("gamma")).await;
+    let took = start.elapsed();
+    // Redis answered neither the writes nor the checks of their ids: the
+    // outcome is unknown, and the error says so (never "nothing written").
+    for result in [&allow, &register] {
+        let e = result.as_ref().unwrap_err();
+        assert!(
+            matches!(e, Error::OutcomeUnknown { .. }),
+            "a write Redis did not answer is an unknown outcome: {e:?}"
+        );
+        let message = e.to_string();
+        assert!(
+            message.contains("may or may not have been applied"),
+            "{message}"
+        );
+        assert!(message.contains("write_outcome("), "{message}");
+        assert!(!message.contains("nothing was written"), "{message}");
+    }
+    assert!(
+        took < 4 * TIMEOUT + Duration::from_millis(500),
+        "two writes took {took:?} (each: the timeout, then checking within the timeout)"
+    );
+    let (allow_id, register_id) = (unknown_id(&allow), unknown_id(&register));
+    assert_ne!(allow_id, register_id);
+
+    server.resume();
+    // The writes were queued in Redis: they run now, and their ids say so.
+    assert_eq!(
+        m.write_outcome(&allow_id).await.unwrap(),
+        WriteOutcome::Applied
+    );
+    assert_eq!(
+        m.write_outcome(&register_id).await.unwrap(),
+        WriteOutcome::Applied
+    );
+    assert_eq!(stored_users(&server, "beta").await, ["alice", "bob"]);
+    assert!(stored(&server, "gamma").await);
+    // Each id is in the audit entry of its change, once.
+    let history = m.history(None, 10).await.unwrap();
+    for id in [&allow_id, &register_id] {
+        let entries = history.iter().filter(|e| e.op.as_ref() == Some(id)).count();
+        assert_eq!(entries, 1, "{id} in {history:?}");
+    }
+    // And the replica follows.
+    eventually("the replica follows", SOON, || {
+        m.switch("beta").is_some_and(|b| b.users.contains("alice")) && m.switch("gamma").is_some()
+    })
+    .await;
+    assert_eq!(
+        m.write_outcome("no-such-id").await.unwrap(),
+        WriteOutcome::NoRecord
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_whose_answer_is_late_is_resolved_by_its_id() {
+    let server = Server::start().await;
+    let m = manager(&server).await;
+    m.allow("beta", "bob").await.unwrap();
+
+    // Redis hangs past the write's timeout, then answers while the
+    // manager checks the write's id: the write's real result comes back.
+    server.pause();
+    let writer = {
+        let m = m.clone();
+        tokio::spawn(async move { m.allow("beta", "alice").await })
+    };
+    tokio::time::sleep(TIMEOUT + Duration::from_millis(100)).await;
+    assert!(!writer.is_finished());
+    server.resume();
+    let beta = writer.await.unwrap().unwrap();
+    assert!(beta.users.contains("alice"));
+    assert_eq!(stored_users(&server, "beta").await, ["alice", "bob"]);
+    assert!(m.active("beta", "alice"));
+    let history = m.history(Some("beta"), 10).await.unwrap();
+    assert_eq!(history.len(), 2, "registered with bob, alice: {history:?}");
+    assert!(history.iter().all(|e| e.op.is_some()), "{history:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_write_says_nothing_was_written() {
+    let mut server = Server::start().await;
+    let m = manager(&server).await;
+    m.enable_for_all("kept").await.unwrap();
+    server.kill();
+    // The first write may find the old connection just broken (Redis could
+    // have died after running it: unknown); once the connection is refused,
+    // nothing can have been sent.
+    let mut last = None;
+    for _ in 0..3 {
+        last = Some(m.register(Switch::new("refused")).await.unwrap_err());
+    }
+    let last = last.unwrap();
+    assert!(
+        matches!(&last, Error::Storage(m) if m.contains("nothing was written")),
+        "{last:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_timing_out_marks_the_store_disconnected() {
+    let server = Server::start().await;
+    let m = manager(&server).await;
+    m.enable_for_all("beta").await.unwrap();
+    assert!(m.sync_status().connected);
+
+    server.pause();
+    let hung = Instant::now();
+    let _ = m.disable("beta").await;
+    let status = m.sync_status();
+    assert!(
+        !status.connected,
+        "{:?} after Redis hung, a write timed out, yet: {status:?}",
+        hung.elapsed()
+    );
+    assert!(
+        hung.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        hung.elapsed()
+    );
+    assert!(status.last_error.is_some());
+
+    server.resume();
+    m.enable_for_all("beta").await.unwrap();
+    assert!(m.sync_status().connected, "{:?}", m.sync_status());
+}
+
+/// A connection that waits for answers however long they take.
+async fn patient(url: &str) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(url)
+        .unwrap()
+        .get_multiplexed_async_connection_with_config(
+            &redis::AsyncConnectionConfig::new()
+                .set_response_timeout(None)
+                .set_connection_timeout(None),
+        )
+        .await
+        .unwrap()
+}
+
+/// Pings Redis in a loop until stopped; returns the slowest answer.
+fn ping_loop(
+    url: String,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<Duration> {
+    tokio::spawn(async move {
+        let mut c = patient(&url).await;
+        let mut slowest = Duration::ZERO;
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let start = Instant::now();
+            let _: String = redis::cmd("PING").query_async(&mut c).await.unwrap();
+            slowest = slowest.max(start.elapsed());
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        slowest
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_million_id_import_never_blocks_redis_and_reports_what_it_wrote() {
+    const IDS: usize = 1_000_000;
+    let server = Server::start().await;
+    let m = Manager::builder()
+        .redis(server.url())
+        .prefix("outcomes")
+        .timeout(Duration::from_millis(1500))
+        .build()
+        .await
+        .unwrap();
+    // The batch script is loaded (as on any server that saw an import).
+    m.import(vec![Switch::new("small")]).await.unwrap();
+    let mut big = Switch::new("big");
+    for i in 0..IDS {
+        big.users.insert(format!("user-{i}").as_str());
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pinger = ping_loop(server.url(), stop.clone());
+    let mut c = patient(&server.url()).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let start = Instant::now();
+    let imported = m.import(vec![big]).await;
+    let took = start.elapsed();
+    // Whatever Redis still has of the import runs within a few seconds.
+    let mut stored = 0;
+    let deadline = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < deadline && stored < IDS {
+        stored = redis::cmd("SCARD")
+            .arg("outcomes:users:big")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let slowest = pinger.await.unwrap();
+    eprintln!("import of {IDS} ids: {imported:?} in {took:?}; {stored} ids stored; slowest PING {slowest:?}");
+    match imported {
+        Ok(_) => assert_eq!(stored, IDS),
+        Err(e) => assert_eq!(stored, 0, "the import failed ({e}) yet wrote {stored} ids"),
+    }
+    assert!(
+        slowest < Duration::from_millis(1500),
+        "Redis was blocked for {slowest:?}"
+    );
+}
