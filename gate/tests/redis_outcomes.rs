@@ -190,6 +190,67 @@ async fn a_write_timing_out_marks_the_store_disconnected() {
     assert!(m.sync_status().connected, "{:?}", m.sync_status());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_redis_does_not_answer_says_its_outcome_is_unknown() {
+    let server = Server::start().await;
+    let m = manager(&server).await;
+    // (The batch script is loaded: one Redis has never run is not run when
+    // it arrives, see below.)
+    m.import(vec![Switch::new("existing")]).await.unwrap();
+
+    server.pause();
+    let mut big = Switch::new("big");
+    for i in 0..5_000 {
+        big.users.insert(format!("user-{i}").as_str());
+    }
+    // A large allow-list is staged first: that fails, before any switch is
+    // written.
+    let staged = m.import(vec![big]).await.unwrap_err();
+    assert!(
+        matches!(&staged, Error::Storage(msg) if msg.contains("nothing was written")),
+        "{staged:?}"
+    );
+    // Small ones travel with the write itself: unknown.
+    let imported = m
+        .import(vec![Switch::new("a"), Switch::new("b")])
+        .await
+        .unwrap_err();
+    let Error::OutcomeUnknown {
+        name,
+        operation,
+        id,
+        ..
+    } = &imported
+    else {
+        panic!("expected an unknown outcome: {imported:?}");
+    };
+    assert_eq!((name.as_str(), operation.as_str()), ("a", "batch"));
+
+    server.resume();
+    assert_eq!(m.write_outcome(id).await.unwrap(), WriteOutcome::Applied);
+    assert!(stored(&server, "a").await && stored(&server, "b").await);
+    assert!(!stored(&server, "big").await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_that_never_ran_is_reported_not_applied() {
+    let server = Server::start().await;
+    let m = manager(&server).await;
+    // Redis has not loaded the batch script yet: while it hangs, the write
+    // is sent by hash, and when it answers, it answers "no such script"
+    // to nobody. The check then finds the write did not happen, and
+    // cancels it for good.
+    server.pause();
+    let imported = m.import(vec![Switch::new("a")]).await.unwrap_err();
+    let Error::OutcomeUnknown { id, .. } = &imported else {
+        panic!("expected an unknown outcome: {imported:?}");
+    };
+    server.resume();
+    assert_eq!(m.write_outcome(id).await.unwrap(), WriteOutcome::NotApplied);
+    assert_eq!(m.write_outcome(id).await.unwrap(), WriteOutcome::NotApplied);
+    assert!(!stored(&server, "a").await);
+}
+
 /// A connection that waits for answers however long they take.
 async fn patient(url: &str) -> redis::aio::MultiplexedConnection {
     redis::Client::open(url)

@@ -511,15 +511,15 @@ impl RedisStorage {
             .arg(ops::OPS_TTL.as_millis() as u64)
             .arg(id)
             .arg(if fence { "fence" } else { "look" });
-        let (status, record): (u8, Option<String>) = self
+        let (status, record): (u8, String) = self
             .call(
                 "check a write's outcome",
                 invocation.invoke_async(&mut connection),
             )
             .await?;
         Ok(match (status, record) {
-            (1, Some(record)) if record == "cancelled" => Checked::Cancelled,
-            (1, Some(record)) => {
+            (1, record) if record == "cancelled" => Checked::Cancelled,
+            (1, record) => {
                 let record: serde_json::Value = serde_json::from_str(&record).unwrap_or_default();
                 let kind = record.get(0).and_then(|k| k.as_str()).unwrap_or_default();
                 let answer = record.get(1).cloned().unwrap_or_default();

@@ -45,19 +45,20 @@ return reply
 // KEYS: the write's record, history
 // ARGV: ttl (ms), id, 'fence' (cancel a write not applied yet) or 'look'
 //       (an id too old to be sure: look in the audit trail, cancel nothing)
-// Answers {1, record}, {0} (cancelled now), {2} (in the trail), {3} (none).
+// Answers {1, record}, {0, ''} (cancelled now), {2, ''} (in the trail),
+// {3, ''} (nothing).
 pub(super) const OUTCOME: &str = r#"
 local done = redis.call('GET', KEYS[1])
 if done then return {1, done} end
 if ARGV[3] == 'look' then
   local needle = '"op":' .. cjson.encode(ARGV[2])
   for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
-    if string.find(e, needle, 1, true) then return {2} end
+    if string.find(e, needle, 1, true) then return {2, ''} end
   end
-  return {3}
+  return {3, ''}
 end
 redis.call('SET', KEYS[1], 'cancelled', 'PX', ARGV[1])
-return {0}
+return {0, ''}
 "#;
 
 /// A new operation id: the time (ms since the epoch, hex), then 128
@@ -237,5 +238,71 @@ mod tests {
         assert!(applied("update", &serde_json::json!([0, 3])));
         assert!(!applied("update", &serde_json::json!([2, 3])));
         assert!(applied("unregister", &serde_json::json!({})));
+    }
+
+    /// Against the machine's Redis (or `GATE_REDIS_URL`), under keys of
+    /// its own.
+    #[tokio::test]
+    async fn a_write_sent_twice_is_applied_once_and_a_cancelled_one_never() {
+        let url =
+            std::env::var("GATE_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into());
+        let mut c = redis::Client::open(url)
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("a Redis server (bash scripts/test.sh starts one)");
+        let prefix = format!("gate-test:ops:{}", new_id());
+        let (record, counter) = (format!("{prefix}:ops:a"), format!("{prefix}:n"));
+        let write = redis::Script::new(&guarded("return {0, redis.call('INCR', KEYS[1])}"));
+        let send = |record: &str| {
+            let mut invocation = write.prepare_invoke();
+            invocation
+                .key(record)
+                .key(&counter)
+                .arg(60_000)
+                .arg("update");
+            invocation
+        };
+        let first: (u8, u64) = send(&record).invoke_async(&mut c).await.unwrap();
+        let again: (u8, u64) = send(&record).invoke_async(&mut c).await.unwrap();
+        assert_eq!(
+            (first, again),
+            ((0, 1), (0, 1)),
+            "the same answer, applied once"
+        );
+
+        // A check that comes first cancels the write for good.
+        let cancelled = format!("{prefix}:ops:b");
+        let check = redis::Script::new(OUTCOME);
+        let checked: (u8, String) = check
+            .key(&cancelled)
+            .key(format!("{prefix}:history"))
+            .arg(60_000)
+            .arg("b")
+            .arg("fence")
+            .invoke_async(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(checked, (0, String::new()));
+        let late = send(&cancelled).invoke_async::<(u8, u64)>(&mut c).await;
+        let error = late.unwrap_err().to_string();
+        assert!(error.contains("nothing was written"), "{error}");
+        let n: u64 = redis::cmd("GET")
+            .arg(&counter)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(&record)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        assert!(ttl > 0 && ttl <= 60_000, "the record expires: {ttl}");
+        let _: () = redis::cmd("DEL")
+            .arg(&[&record, &counter, &cancelled])
+            .query_async(&mut c)
+            .await
+            .unwrap();
     }
 }
