@@ -302,6 +302,19 @@ async fn a_million_id_import_never_blocks_redis_and_reports_what_it_wrote() {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let pinger = ping_loop(server.url(), stop.clone());
     let mut c = patient(&server.url()).await;
+    // Redis's own record of its slow commands (over 10 ms).
+    for (name, value) in [
+        ("slowlog-log-slower-than", "10000"),
+        ("slowlog-max-len", "1000"),
+    ] {
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(name)
+            .arg(value)
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    }
     tokio::time::sleep(Duration::from_millis(20)).await;
     let start = Instant::now();
     let imported = m.import(vec![big]).await;
@@ -319,6 +332,44 @@ async fn a_million_id_import_never_blocks_redis_and_reports_what_it_wrote() {
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let slowest = pinger.await.unwrap();
+    let slow: Vec<(u64, u64, u64, Vec<String>)> = redis::cmd("SLOWLOG")
+        .arg("GET")
+        .arg(1000)
+        .query_async::<Vec<redis::Value>>(&mut c)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|entry| match entry {
+            redis::Value::Array(fields) => {
+                let int = |i: usize| match fields.get(i) {
+                    Some(redis::Value::Int(n)) => *n as u64,
+                    _ => 0,
+                };
+                let args = match fields.get(3) {
+                    Some(redis::Value::Array(args)) => args
+                        .iter()
+                        .take(2)
+                        .map(|a| match a {
+                            redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                            other => format!("{other:?}"),
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                (int(0), int(1), int(2), args)
+            }
+            _ => (0, 0, 0, Vec::new()),
+        })
+        .collect();
+    let longest = slow.iter().map(|e| e.2).max().unwrap_or(0);
+    let mut slowest_commands: Vec<(u64, &Vec<String>)> = slow.iter().map(|e| (e.2, &e.3)).collect();
+    slowest_commands.sort_by(|a, b| b.0.cmp(&a.0));
+    slowest_commands.truncate(3);
+    eprintln!("slowest commands in Redis (µs): {slowest_commands:?}");
+    assert!(
+        Duration::from_micros(longest) < Duration::from_millis(1500),
+        "a command blocked Redis for {longest} µs"
+    );
     eprintln!("import of {IDS} ids: {imported:?} in {took:?}; {stored} ids stored; slowest PING {slowest:?}");
     match imported {
         Ok(_) => assert_eq!(stored, IDS),
