@@ -363,7 +363,7 @@ async fn a_million_id_import_never_blocks_redis_and_reports_what_it_wrote() {
         .collect();
     let longest = slow.iter().map(|e| e.2).max().unwrap_or(0);
     let mut slowest_commands: Vec<(u64, &Vec<String>)> = slow.iter().map(|e| (e.2, &e.3)).collect();
-    slowest_commands.sort_by(|a, b| b.0.cmp(&a.0));
+    slowest_commands.sort_by_key(|c| std::cmp::Reverse(c.0));
     slowest_commands.truncate(3);
     eprintln!("slowest commands in Redis (µs): {slowest_commands:?}");
     assert!(
