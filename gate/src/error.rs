@@ -119,7 +119,7 @@ pub enum Error {
     /// `gate outcome ID`) once the store answers, which also makes sure a
     /// write that has not been applied never will be; or look for the id in
     /// the audit trail (`op` of a [`HistoryEntry`](crate::history::HistoryEntry)).
-    #[error("the outcome of {operation} {name:?} is unknown: {reason}. The write may or may not have been applied (it may still be applied if the store is only hung): once the store answers, find out with Manager::write_outcome({id:?}) or `gate outcome {id}` before retrying")]
+    #[error("the outcome of a write ({operation} {name:?}) is unknown: {reason}. The write may or may not have been applied (it may still be applied if the store is only hung): once the store answers, find out with Manager::write_outcome({id:?}) or `gate outcome {id}` before retrying")]
     OutcomeUnknown {
         /// The switch written (the first one, for a batch).
         name: String,

@@ -1339,7 +1339,12 @@ impl RedisBuilder {
     }
 
     /// How long a Redis call may take before it fails with
-    /// [`Error::Storage`] (default 1 s).
+    /// [`Error::Storage`] (default 1 s). A write whose answer does not come
+    /// in that time is then checked by its operation id for up to as long
+    /// again, and fails with [`Error::OutcomeUnknown`] if that does not
+    /// tell either; a timed-out call also marks
+    /// [`sync_status`](crate::Manager::sync_status) disconnected until
+    /// Redis answers again.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
