@@ -454,11 +454,11 @@ impl RedisStorage {
                 self.resolve(op, what, reason).await?
             }
         };
-        T::from_redis_value(answer.clone()).map_err(|e| Error::OutcomeUnknown {
+        T::from_redis_value(answer).map_err(|e| Error::OutcomeUnknown {
             name: op.name.clone(),
             operation: op.kind.to_owned(),
             id: op.id.clone(),
-            reason: format!("Redis answered {answer:?}, which gate cannot read ({e})"),
+            reason: format!("Redis answered something gate cannot read ({e})"),
         })
     }
 
