@@ -166,12 +166,34 @@ async fn a_refused_write_says_nothing_was_written() {
 async fn a_write_timing_out_marks_the_store_disconnected() {
     let server = Server::start().await;
     let m = manager(&server).await;
-    m.enable_for_all("beta").await.unwrap();
     assert!(m.sync_status().connected);
+    // The manager follows changes (subscribed) before Redis hangs.
+    let mut c = redis_support::connection(&server.url()).await;
+    let deadline = Instant::now() + SOON;
+    loop {
+        let (_, subscribers): (String, u64) = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg("outcomes:changes")
+            .query_async::<Vec<(String, u64)>>(&mut c)
+            .await
+            .unwrap()
+            .remove(0);
+        if subscribers == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the manager never subscribed");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
 
+    // Nothing else talks to Redis meanwhile (no change to follow, the next
+    // resync 30 s away): only the write can tell that Redis hangs.
     server.pause();
     let hung = Instant::now();
-    let _ = m.disable("beta").await;
+    let write = m.register(Switch::new("beta")).await;
+    assert!(
+        matches!(write, Err(Error::OutcomeUnknown { .. })),
+        "{write:?}"
+    );
     let status = m.sync_status();
     assert!(
         !status.connected,
@@ -183,10 +205,17 @@ async fn a_write_timing_out_marks_the_store_disconnected() {
         "{:?}",
         hung.elapsed()
     );
-    assert!(status.last_error.is_some());
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("did not answer")),
+        "{status:?}"
+    );
 
+    // The next answer clears the mark.
     server.resume();
-    m.enable_for_all("beta").await.unwrap();
+    m.register(Switch::new("gamma")).await.unwrap();
     assert!(m.sync_status().connected, "{:?}", m.sync_status());
 }
 

@@ -436,10 +436,19 @@ impl RedisStorage {
                 answer
             }
             Ok(Err(e)) if ops::maybe_sent(&e) => {
-                let reason = format!("Redis at {} failed to answer: {e}", self.url);
-                if e.is_timeout() {
+                let reason = if e.is_timeout() {
+                    let reason = format!(
+                        "Redis at {} did not answer within {:?}",
+                        self.url, self.timeout
+                    );
                     self.status.hung(&reason);
-                }
+                    reason
+                } else {
+                    format!(
+                        "the connection to Redis at {} failed before the answer came ({e})",
+                        self.url
+                    )
+                };
                 self.resolve(op, what, reason).await?
             }
             Ok(Err(e)) => {

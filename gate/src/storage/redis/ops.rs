@@ -175,10 +175,9 @@ impl StatusLink {
         };
         let mut marked = self.marked();
         shared.set_sync(|s| {
-            if s.connected || *marked == s.last_error {
-                if s.connected {
-                    tracing::warn!(%error, "gate: Redis does not answer; checks answer from the last known switches");
-                }
+            // The first error says most; one already disconnected stays so.
+            if s.connected {
+                tracing::warn!(%error, "gate: Redis does not answer; checks answer from the last known switches");
                 s.connected = false;
                 s.last_error = Some(error.to_owned());
                 *marked = Some(error.to_owned());
