@@ -105,7 +105,10 @@ pub enum Error {
         reason: String,
     },
     /// The storage failed (for Redis: unreachable, refused the write, …).
-    /// A write that fails with it was not applied.
+    /// A write that fails with it was not applied (its message says
+    /// "nothing was written"), except in one case its message names: a
+    /// Redis script stopped part way by a stored value some other tool
+    /// wrote malformed, which Redis cannot roll back.
     #[error("storage error: {0}")]
     Storage(String),
     /// A write was sent but its answer did not come (for Redis: no answer

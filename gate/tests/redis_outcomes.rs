@@ -280,6 +280,29 @@ async fn a_write_that_never_ran_is_reported_not_applied() {
     assert!(!stored(&server, "a").await);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_of_the_wrong_type_stops_a_write_before_it_changes_anything() {
+    let server = Server::start().await;
+    let m = manager(&server).await;
+    // Some other tool wrote the audit trail as a string: Redis does not
+    // roll a script back, so a write that failed at its audit entry would
+    // have stored the switch anyway.
+    let mut c = redis_support::connection(&server.url()).await;
+    let _: () = redis::cmd("SET")
+        .arg("outcomes:history")
+        .arg("oops")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let e = m.register(Switch::new("beta")).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Storage(msg) if msg.contains("outcomes:history holds a string, not a list")
+            && msg.contains("nothing was written")),
+        "{e:?}"
+    );
+    assert!(!stored(&server, "beta").await, "nothing was written");
+}
+
 /// A connection that waits for answers however long they take.
 async fn patient(url: &str) -> redis::aio::MultiplexedConnection {
     redis::Client::open(url)

@@ -402,13 +402,20 @@ impl RedisStorage {
     }
 
     /// An invocation of the guarded write `script` for `op`: the record's
-    /// key and the guard's arguments come first (see [`ops::guarded`]).
-    fn invocation<'s>(&self, script: &'s redis::Script, op: &Op) -> redis::ScriptInvocation<'s> {
+    /// key and the guard's arguments come first (see [`ops::guarded`]);
+    /// `types`: the type each key of the script must have.
+    fn invocation<'s>(
+        &self,
+        script: &'s redis::Script,
+        op: &Op,
+        types: &str,
+    ) -> redis::ScriptInvocation<'s> {
         let mut invocation = script.prepare_invoke();
         invocation
             .key(&op.record)
             .arg(ops::OPS_TTL.as_millis() as u64)
-            .arg(op.kind);
+            .arg(op.kind)
+            .arg(types);
         invocation
     }
 
@@ -451,8 +458,15 @@ impl RedisStorage {
                 };
                 self.resolve(op, what, reason).await?
             }
-            Ok(Err(e)) => {
+            Ok(Err(e)) if e.code().is_none() || ops::refused_whole(&e) => {
                 return Err(self.storage_error(what, format_args!("{e}; nothing was written")))
+            }
+            Ok(Err(e)) => {
+                // A script stopped part way: what it did before stays.
+                return Err(self.storage_error(
+                    what,
+                    format_args!("the write stopped at an error ({e}); what it did before stays: see the switch and the audit trail"),
+                ));
             }
             Err(_) => {
                 let reason = format!(
@@ -851,7 +865,14 @@ impl RedisStorage {
         } else {
             None
         };
-        let mut invocation = self.invocation(&self.scripts.update, &op);
+        // The users set is replaced whole when staged, changed in place
+        // otherwise.
+        let types = if staged.is_some() {
+            "hash hash * list set"
+        } else {
+            "hash hash set list"
+        };
+        let mut invocation = self.invocation(&self.scripts.update, &op, types);
         invocation
             .key(&self.keys.switches)
             .key(&self.keys.versions)
@@ -908,7 +929,7 @@ impl RedisStorage {
         entry.op = Some(op.id.clone());
         let mut entry = entry.to_json();
         entry.pop();
-        let mut invocation = self.invocation(&self.scripts.users, &op);
+        let mut invocation = self.invocation(&self.scripts.users, &op, "hash hash set list");
         invocation
             .key(&self.keys.switches)
             .key(&self.keys.versions)
@@ -966,7 +987,8 @@ impl Storage for RedisStorage {
             entry_switch.version = 1;
             let mut entry = HistoryEntry::registered(actor, key, &entry_switch);
             entry.op = Some(op.id.clone());
-            let mut invocation = self.invocation(&self.scripts.insert, &op);
+            // The users set is replaced whole.
+            let mut invocation = self.invocation(&self.scripts.insert, &op, "hash hash * list set");
             invocation
                 .key(&self.keys.switches)
                 .key(&self.keys.versions)
@@ -1039,7 +1061,7 @@ impl Storage for RedisStorage {
                 now_ms(),
                 serde_json::Value::from(op.id.as_str()),
             );
-            let mut invocation = self.invocation(&self.scripts.remove_tree, &op);
+            let mut invocation = self.invocation(&self.scripts.remove_tree, &op, "hash hash list");
             invocation
                 .key(&self.keys.switches)
                 .key(&self.keys.versions)
@@ -1153,7 +1175,7 @@ impl Storage for RedisStorage {
                     staged.push(None);
                 }
             }
-            let mut invocation = self.invocation(&self.scripts.batch, &op);
+            let mut invocation = self.invocation(&self.scripts.batch, &op, "hash hash list");
             invocation
                 .key(&self.keys.switches)
                 .key(&self.keys.versions)

@@ -19,19 +19,35 @@ use crate::manager::Shared;
 pub(super) const OPS_TTL: Duration = Duration::from_secs(3600);
 
 /// Wraps a write script. KEYS[1] is the write's record, ARGV[1] how long
-/// to keep it (ms), ARGV[2] the kind of write; the guard takes them off
-/// KEYS and ARGV before the write's own script runs. The record holds
-/// `[kind, answer]`, or `cancelled` if an outcome check got there first.
+/// to keep it (ms), ARGV[2] the kind of write, ARGV[3] the type each of the
+/// script's own keys must have if it exists (`hash hash set list`, `*` for
+/// any); the guard takes them off KEYS and ARGV before the write's own
+/// script runs. The record holds `[kind, answer]`, or `cancelled` if an
+/// outcome check got there first. A key of the wrong type (written by some
+/// other tool) stops the write before it changes anything: Redis does not
+/// roll a script back, so a script that failed half way would have
+/// written half.
 pub(super) fn guarded(body: &str) -> String {
     format!(
         r"local record = table.remove(KEYS, 1)
 local ttl = table.remove(ARGV, 1)
 local kind = table.remove(ARGV, 1)
+local types = table.remove(ARGV, 1)
 local done = redis.call('GET', record)
 if done == 'cancelled' then
   return redis.error_reply('GATECANCELLED an outcome check cancelled this write before it reached Redis: nothing was written')
 end
 if done then return cjson.decode(done)[2] end
+local i = 0
+for expected in string.gmatch(types, '%S+') do
+  i = i + 1
+  if KEYS[i] and expected ~= '*' then
+    local found = redis.call('TYPE', KEYS[i])['ok']
+    if found ~= 'none' and found ~= expected then
+      return redis.error_reply('GATEWRONGTYPE the key ' .. KEYS[i] .. ' holds a ' .. found .. ', not a ' .. expected .. ' (written by another tool?): nothing was written; delete or repair that key')
+    end
+  end
+end
 local function write()
 {body}
 end
@@ -150,6 +166,25 @@ pub(super) fn maybe_sent(error: &redis::RedisError) -> bool {
     error.is_io_error() && !error.is_connection_refusal()
 }
 
+/// Whether an error answer to a write script means it changed nothing:
+/// the guard's refusals, and the errors Redis gives before a script runs.
+/// Any other error stopped the script part way (Redis does not roll back).
+pub(super) fn refused_whole(error: &redis::RedisError) -> bool {
+    const BEFORE: [&str; 10] = [
+        "GATECANCELLED",
+        "GATEWRONGTYPE",
+        "NOSCRIPT",
+        "NOPERM",
+        "NOAUTH",
+        "WRONGPASS",
+        "READONLY",
+        "LOADING",
+        "BUSY",
+        "MASTERDOWN",
+    ];
+    error.code().is_some_and(|code| BEFORE.contains(&code))
+}
+
 /// Lets the storage mark its manager's sync status when Redis stops
 /// answering (a timed-out call), and clear that mark at the next answer.
 #[derive(Default)]
@@ -259,7 +294,8 @@ mod tests {
                 .key(record)
                 .key(&counter)
                 .arg(60_000)
-                .arg("update");
+                .arg("update")
+                .arg("string");
             invocation
         };
         let first: (u8, u64) = send(&record).invoke_async(&mut c).await.unwrap();
@@ -292,6 +328,31 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 1);
+
+        // A key of the wrong type stops a write before it changes anything.
+        let wrong = format!("{prefix}:ops:c");
+        let _: () = redis::cmd("SET")
+            .arg(&wrong)
+            .arg("x")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        let mut invocation = write.prepare_invoke();
+        invocation
+            .key(format!("{prefix}:ops:d"))
+            .key(&wrong)
+            .arg(60_000)
+            .arg("update")
+            .arg("hash");
+        let error = invocation
+            .invoke_async::<(u8, u64)>(&mut c)
+            .await
+            .unwrap_err();
+        assert!(refused_whole(&error), "{error}");
+        assert!(
+            error.to_string().contains("holds a string, not a hash"),
+            "{error}"
+        );
         let ttl: i64 = redis::cmd("PTTL")
             .arg(&record)
             .query_async(&mut c)
@@ -299,7 +360,7 @@ mod tests {
             .unwrap();
         assert!(ttl > 0 && ttl <= 60_000, "the record expires: {ttl}");
         let _: () = redis::cmd("DEL")
-            .arg(&[&record, &counter, &cancelled])
+            .arg(&[&record, &counter, &cancelled, &wrong])
             .query_async(&mut c)
             .await
             .unwrap();
