@@ -18,7 +18,11 @@
 //! the `Auth` names. Errors are JSON: `{"error": "...", "field": "..."}`
 //! with **422** for invalid input (the field named), **404** for an
 //! unknown switch, **409** for a name taken or a stale `version`, **503**
-//! when the storage fails. `?namespace=germany` works on every endpoint.
+//! when the storage fails (nothing was written), **504** with
+//! `"outcome": "unknown"` and the write's `"op"` id when Redis did not
+//! answer a write, which may or may not have been applied (check it with
+//! `Manager::write_outcome` or `gate outcome ID`). `?namespace=germany`
+//! works on every endpoint.
 //! `GET /openapi.json` describes them all.
 //!
 //! | method and path | does |
@@ -230,8 +234,38 @@ impl From<Error> for ApiError {
                 e
             }
             Error::Storage(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &error, None),
+            // Not a failure: the write may have been applied.
+            Error::OutcomeUnknown { id, .. } => {
+                let mut e = ApiError::new(StatusCode::GATEWAY_TIMEOUT, &error, None);
+                e.body["outcome"] = json!("unknown");
+                e.body["op"] = json!(id);
+                e
+            }
             _ => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, &error, None),
         }
+    }
+}
+
+#[cfg(test)]
+mod outcome_tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_outcome_is_a_504_naming_the_operation_id() {
+        let e = ApiError::from(Error::OutcomeUnknown {
+            name: "beta".into(),
+            operation: "allow".into(),
+            id: "19a-0123".into(),
+            reason: "Redis did not answer within 1s".into(),
+        });
+        assert_eq!(e.status, StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(e.body["outcome"], "unknown");
+        assert_eq!(e.body["op"], "19a-0123");
+        let message = e.body["error"].as_str().unwrap();
+        assert!(
+            message.contains("may or may not have been applied"),
+            "{message}"
+        );
     }
 }
 

@@ -28,8 +28,11 @@ Examples:
   gate --store redis://127.0.0.1:6379/0 list
   gate history new_search
 
-Exit status: 0 on success, 1 when the command failed (the message on
-stderr says why), 2 for a command line that could not be parsed.";
+Exit status: 0 on success, 1 when the command failed and nothing was
+written (the message on stderr says why), 2 for a command line that could
+not be parsed, 3 when a write's outcome is unknown: Redis did not answer,
+and the write may or may not have been applied (check it with
+`gate outcome ID`, the id being in the message).";
 
 /// Lists, changes, checks and audits gate feature switches, in a JSON file
 /// or in Redis.
@@ -255,6 +258,14 @@ Examples:
         /// Show what would be created and changed, and write nothing
         #[arg(long)]
         dry_run: bool,
+    },
+
+    /// Whether a write whose outcome was unknown (exit status 3) was
+    /// applied; a write that has not reached Redis yet is cancelled, so the
+    /// answer stays true
+    Outcome {
+        /// The operation id the failed command printed
+        id: String,
     },
 
     /// Show the audit trail: who changed what and when, newest first

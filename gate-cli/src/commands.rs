@@ -79,6 +79,7 @@ pub(crate) async fn run(cli: Cli, style: Style, out: &mut String) -> Result<(), 
             Ok(())
         }
         Command::Import { file, dry_run } => import::run(m, &file, dry_run, style, out).await,
+        Command::Outcome { id } => outcome(m, &id, out).await,
         Command::History { name, limit, json } => {
             history(m, name.as_deref(), limit, json, style, out).await
         }
@@ -541,6 +542,23 @@ fn check(
     for step in steps {
         writeln!(out, "  {step}").ok();
     }
+    Ok(())
+}
+
+/// `gate outcome ID`: what became of a write whose outcome was unknown.
+async fn outcome(m: &Manager, id: &str, out: &mut String) -> Result<(), Failure> {
+    let answer = match m.write_outcome(id).await? {
+        gate::storage::WriteOutcome::Applied => {
+            format!("{id}: applied (`gate history` shows the change)")
+        }
+        gate::storage::WriteOutcome::NotApplied => {
+            format!("{id}: not applied, and now never will be: run the command again")
+        }
+        _ => format!(
+            "{id}: no record of this write: not an operation id of this store, or older than an hour (see `gate history --json`, whose entries name their \"op\")"
+        ),
+    };
+    writeln!(out, "{answer}").ok();
     Ok(())
 }
 

@@ -244,7 +244,9 @@ fn show(steps: &[Step], style: Style, out: &mut String) {
 ///
 /// # Errors
 ///
-/// The storage's error, naming the switch.
+/// The storage's error, naming the switch: "nothing was written" (exit
+/// status 1), or, if Redis did not answer the write, "outcome unknown"
+/// with the operation id to check (exit status 3).
 pub(crate) async fn apply_import(m: &Manager, steps: &[Step]) -> Result<(), Failure> {
     let writes: Vec<BatchWrite> = steps
         .iter()
@@ -254,8 +256,62 @@ pub(crate) async fn apply_import(m: &Manager, steps: &[Step]) -> Result<(), Fail
             Step::Unchanged(_) => None,
         })
         .collect();
-    m.write_all(writes)
-        .await
-        .map(drop)
-        .map_err(|e| Failure::new(format!("import failed: {e}; nothing was written")))
+    m.write_all(writes).await.map(drop).map_err(import_failure)
+}
+
+/// What a failed import says: whether anything was written.
+fn import_failure(e: gate::Error) -> Failure {
+    match e {
+        gate::Error::OutcomeUnknown { .. } => Failure::unknown(format!(
+            "import outcome unknown: every switch of the file or none was written, and which one is not known yet: {}",
+            crate::outcome_unknown(&e)
+        )),
+        e => {
+            let message = e.to_string();
+            if message.contains("nothing was written") {
+                Failure::new(format!("import failed: {message}"))
+            } else {
+                Failure::new(format!("import failed: {message}; nothing was written"))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_import_says_whether_anything_was_written() {
+        let unknown = import_failure(gate::Error::OutcomeUnknown {
+            name: "big".into(),
+            operation: "batch".into(),
+            id: "19a-0123".into(),
+            reason: "Redis at redis://127.0.0.1:6379/0 did not answer within 1s".into(),
+        });
+        assert_eq!(unknown.status(), crate::OUTCOME_UNKNOWN);
+        let message = unknown.to_string();
+        assert!(message.starts_with("import outcome unknown: "), "{message}");
+        assert!(
+            message.contains("may or may not have been applied"),
+            "{message}"
+        );
+        assert!(message.contains("gate outcome 19a-0123"), "{message}");
+        assert!(!message.contains("nothing was written"), "{message}");
+
+        let refused = import_failure(gate::Error::Storage(
+            "Redis at redis://127.0.0.1:6379/0 failed to write a batch: connection refused; nothing was written".into(),
+        ));
+        assert_eq!(refused.status(), 1);
+        let message = refused.to_string();
+        assert_eq!(
+            message.matches("nothing was written").count(),
+            1,
+            "{message}"
+        );
+
+        let conflict = import_failure(gate::Error::AlreadyExists { name: "a".into() });
+        assert_eq!(conflict.status(), 1);
+        assert!(conflict.to_string().ends_with("; nothing was written"));
+    }
 }

@@ -4,7 +4,8 @@
 //!
 //! Run `gate --help`, or `gate SUBCOMMAND --help`. Errors are printed on
 //! standard error and exit with status 1 (2 for a command line that could
-//! not be parsed); colour is used only on a terminal.
+//! not be parsed, 3 for a write whose outcome is unknown); colour is used
+//! only on a terminal.
 
 mod cli;
 mod commands;
@@ -20,26 +21,62 @@ use clap::Parser as _;
 
 use crate::output::{Colour, Style};
 
-/// Why a command failed: the message printed on standard error.
+/// Why a command failed: the message printed on standard error, and the
+/// exit status.
 #[derive(Debug)]
-pub(crate) struct Failure(String);
+pub(crate) struct Failure {
+    message: String,
+    status: u8,
+}
+
+/// The exit status of a write whose outcome is unknown.
+pub(crate) const OUTCOME_UNKNOWN: u8 = 3;
 
 impl Failure {
-    /// A failure with this message.
+    /// A failure with this message (exit status 1).
     pub(crate) fn new(message: impl Into<String>) -> Failure {
-        Failure(message.into())
+        Failure {
+            message: message.into(),
+            status: 1,
+        }
+    }
+
+    /// A write that may or may not have been applied (exit status 3).
+    pub(crate) fn unknown(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            status: OUTCOME_UNKNOWN,
+        }
+    }
+
+    /// The exit status.
+    pub(crate) fn status(&self) -> u8 {
+        self.status
     }
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl From<gate::Error> for Failure {
     fn from(e: gate::Error) -> Failure {
-        Failure(e.to_string())
+        match e {
+            gate::Error::OutcomeUnknown { .. } => Failure::unknown(outcome_unknown(&e)),
+            e => Failure::new(e.to_string()),
+        }
+    }
+}
+
+/// The message of an unknown outcome, with the command that checks it.
+pub(crate) fn outcome_unknown(e: &gate::Error) -> String {
+    match e {
+        gate::Error::OutcomeUnknown { id, .. } => {
+            format!("{e}\n  check it with: gate outcome {id} (with the same --store and --prefix)")
+        }
+        e => e.to_string(),
     }
 }
 
@@ -70,7 +107,7 @@ fn main() -> ExitCode {
             let stderr = std::io::stderr();
             let label = Style::for_stream(&stderr).paint(Colour::Red, "error:");
             let _ = writeln!(stderr.lock(), "gate: {label} {failure}");
-            ExitCode::FAILURE
+            ExitCode::from(failure.status())
         }
     }
 }

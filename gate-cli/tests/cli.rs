@@ -1010,6 +1010,34 @@ fn an_unreachable_redis_is_an_error_saying_so() {
 }
 
 #[test]
+fn outcome_tells_whether_a_write_was_applied() {
+    let s = Store::redis("outcome");
+    s.ok(&["allow", "beta", "alice"]);
+    // Every write's operation id is in its audit entry.
+    let history: Value = serde_json::from_str(&s.ok(&["history", "--json"])).unwrap();
+    let op = history[0]["op"]
+        .as_str()
+        .expect("an operation id")
+        .to_owned();
+    assert!(s.ok(&["outcome", &op]).contains(": applied"));
+    // An id Redis never saw (a write that never arrived): not applied, and
+    // cancelled for good.
+    let never = "19a00000000-0123456789abcdef0123456789abcdef"
+        .replace("19a00000000", &op[..op.find('-').unwrap()]);
+    assert!(s
+        .ok(&["outcome", &never])
+        .contains("not applied, and now never will be"));
+    assert!(s
+        .ok(&["outcome", "nonsense"])
+        .contains("no record of this write"));
+    // A file store's writes always know their outcome.
+    let file = Store::file("outcome");
+    assert!(file
+        .ok(&["outcome", &op])
+        .contains("no record of this write"));
+}
+
+#[test]
 fn redis_keys_live_under_the_prefix() {
     let s = Store::redis("prefix");
     s.ok(&["allow", "beta", "alice"]);
@@ -1052,6 +1080,7 @@ fn every_subcommand_has_help() {
         &["export"],
         &["import"],
         &["history"],
+        &["outcome"],
     ];
     for sub in subcommands {
         let output = std::process::Command::new(support::GATE)

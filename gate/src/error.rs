@@ -5,7 +5,9 @@
 ///
 /// Checks (`active`, `variant`) never return errors; `try_active` returns
 /// only [`Error::NotFound`]. Writes and constructors return the others, and
-/// nothing already stored changes when they do.
+/// nothing already stored changes when they do, with one exception:
+/// [`Error::OutcomeUnknown`], a write whose answer did not come, which may
+/// or may not have been applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -102,9 +104,35 @@ pub enum Error {
         /// The parser's explanation.
         reason: String,
     },
-    /// The storage failed (for Redis: unreachable, timed out, …).
+    /// The storage failed (for Redis: unreachable, refused the write, …).
+    /// A write that fails with it was not applied (its message says
+    /// "nothing was written"), except in one case its message names: a
+    /// Redis script stopped part way by a stored value some other tool
+    /// wrote malformed, which Redis cannot roll back.
     #[error("storage error: {0}")]
     Storage(String),
+    /// A write was sent but its answer did not come (for Redis: no answer
+    /// within the timeout, or the connection broke while it was in
+    /// flight), and checking its operation id did not tell either: the
+    /// write **may or may not have been applied**, and may still be applied
+    /// if the store is only hung. The storage checks the id itself first
+    /// and returns the write's real result when it can; this error means
+    /// it could not. Find out with
+    /// [`Manager::write_outcome(id)`](crate::Manager::write_outcome) (or
+    /// `gate outcome ID`) once the store answers, which also makes sure a
+    /// write that has not been applied never will be; or look for the id in
+    /// the audit trail (`op` of a [`HistoryEntry`](crate::history::HistoryEntry)).
+    #[error("the outcome of a write ({operation} {name:?}) is unknown: {reason}. The write may or may not have been applied (it may still be applied if the store is only hung): once the store answers, find out with Manager::write_outcome({id:?}) or `gate outcome {id}` before retrying")]
+    OutcomeUnknown {
+        /// The switch written (the first one, for a batch).
+        name: String,
+        /// What was being done (`register`, `update`, `allow`, …).
+        operation: String,
+        /// The write's operation id, recorded with the change.
+        id: String,
+        /// Why the answer did not come.
+        reason: String,
+    },
     /// `gate::configure` was called after the default manager was set or
     /// already used.
     #[error("the default manager is already in use: call gate::configure once, before the first check or gate::default()")]

@@ -59,6 +59,11 @@ pub struct HistoryEntry {
     /// How the allow-list changed, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users: Option<UsersChange>,
+    /// The id of the write that made the change, where the storage gives
+    /// writes one (Redis does): what
+    /// [`Manager::write_outcome`](crate::Manager::write_outcome) looks for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub op: Option<String>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -146,6 +151,7 @@ impl HistoryEntry {
             version: 0,
             changes: BTreeMap::new(),
             users: None,
+            op: None,
         }
     }
 

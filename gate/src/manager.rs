@@ -22,6 +22,7 @@ use crate::signals::{
 };
 use crate::storage::{
     key_of, split_key, MemoryStorage, Record, ReplicaSource, Storage, SyncStatus, UsersChanged,
+    WriteOutcome,
 };
 use crate::switch::{parent_of, validate_name, validate_namespace, State, Switch};
 use crate::testing::Overrides;
@@ -503,6 +504,26 @@ impl Manager {
         let records = self.shared.storage.load().await?;
         self.shared.sync_to(records, &[], since);
         Ok(())
+    }
+
+    /// What became of the write whose operation id an
+    /// [`Error::OutcomeUnknown`] gave: [`WriteOutcome::Applied`], or
+    /// [`WriteOutcome::NotApplied`] (a write that had not reached the store
+    /// yet is cancelled by this check, so the answer stays true; retry it
+    /// then). Ask within an hour: Redis keeps the record of each write that
+    /// long (the audit trail keeps the id longer, in `op`). Memory and file
+    /// storages have no unknown outcomes and answer
+    /// [`WriteOutcome::NoRecord`].
+    ///
+    /// # Errors
+    ///
+    /// A storage error if the store does not answer (ask again later).
+    ///
+    /// [`WriteOutcome::Applied`]: crate::storage::WriteOutcome::Applied
+    /// [`WriteOutcome::NotApplied`]: crate::storage::WriteOutcome::NotApplied
+    /// [`WriteOutcome::NoRecord`]: crate::storage::WriteOutcome::NoRecord
+    pub async fn write_outcome(&self, id: &str) -> Result<WriteOutcome, Error> {
+        self.shared.storage.write_outcome(id.trim()).await
     }
 
     /// A manager with in-memory storage and default settings.

@@ -70,6 +70,24 @@ pub struct UsersChanged {
     pub changed: usize,
 }
 
+/// What became of a write, by its operation id: the answer of
+/// [`Manager::write_outcome`](crate::Manager::write_outcome) about an
+/// [`Error::OutcomeUnknown`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WriteOutcome {
+    /// The write was applied.
+    Applied,
+    /// The write was not applied, and never will be: it was refused (its
+    /// switch already existed, had changed, …), or it had not reached the
+    /// store and the check cancelled it.
+    NotApplied,
+    /// The store has no record of this id: it is not one this store gave,
+    /// or it is older than the store keeps records (one hour for Redis),
+    /// and the audit trail does not mention it either.
+    NoRecord,
+}
+
 /// A storage back end.
 ///
 /// Implementations must make every write atomic and versioned: `insert`
@@ -200,6 +218,16 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
             }
             Ok(done)
         })
+    }
+
+    /// What became of the write with operation id `id` (from an
+    /// [`Error::OutcomeUnknown`]). A write that has not been applied yet
+    /// is cancelled, so that the answer stays true. Storages whose writes
+    /// never have unknown outcomes (memory, file) keep no ids and answer
+    /// [`WriteOutcome::NoRecord`], the default.
+    fn write_outcome<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<WriteOutcome, Error>> {
+        let _ = id;
+        Box::pin(std::future::ready(Ok(WriteOutcome::NoRecord)))
     }
 
     /// Waits a little before `modify` retries a write that lost a race

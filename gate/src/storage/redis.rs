@@ -9,14 +9,18 @@
 //! | `{prefix}:versions` | hash | storage key → version, bumped atomically by every write |
 //! | `{prefix}:users:{key}` | set | the switch's allow-list |
 //! | `{prefix}:changes` | pub/sub channel | one JSON notification per write |
+//! | `{prefix}:ops:{id}` | string, expires after an hour | the answer of the write with that operation id |
 //!
-//! Every write is one Lua script: it checks, writes, bumps the version and
-//! publishes, atomically. Storage keys are `name` or `namespace.name`.
+//! Every write is one Lua script: it checks, writes, bumps the version,
+//! records its operation id and publishes, atomically (see [`ops`]).
+//! Allow-lists of more than [`INLINE_IDS`] ids are first staged in a
+//! temporary set, so no script call carries a million ids. Storage keys are
+//! `name` or `namespace.name`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -24,13 +28,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     in_tree, split_key, BatchWrite, BoxFuture, Record, ReplicaSource, Storage, SyncStatus,
-    UsersChanged,
+    UsersChanged, WriteOutcome,
 };
 use crate::error::Error;
 use crate::history::{now_ms, HistoryEntry, DEFAULT_HISTORY_CAPACITY, LISTED_IDS};
 use crate::manager::{Apply, Manager, Shared};
 use crate::signals::{Origin, RecordSkipped};
 use crate::switch::{Switch, Users};
+
+mod ops;
 
 // Every script that writes also pushes its audit entry onto the history
 // list (KEYS[4]) and trims it to ARGV[cap]: the change and its entry are
@@ -146,15 +152,18 @@ return out
 // KEYS: switches, versions, history
 // ARGV: channel, users key prefix, cap, n, then n items of
 //       key, json, expected version ('' to create), entry without its
-//       closing brace, id count, ids...
+//       closing brace, staging set ('' if the ids follow inline), id count
+//       (or the staged set's size), ids...
 // Checks every item first, then writes them all: all or nothing.
 const BATCH: &str = r#"
 local items = {}
 local i = 5
 for j = 1, tonumber(ARGV[4]) do
-  local nu = tonumber(ARGV[i + 4])
-  items[j] = {ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], i + 5, nu}
-  i = i + 5 + nu
+  local nu = tonumber(ARGV[i + 5])
+  local inline = 0
+  if ARGV[i + 4] == '' then inline = nu end
+  items[j] = {ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], i + 6, nu, ARGV[i + 4]}
+  i = i + 6 + inline
 end
 for j, it in ipairs(items) do
   local exists = redis.call('HEXISTS', KEYS[1], it[1]) == 1
@@ -165,6 +174,7 @@ for j, it in ipairs(items) do
     local cur = tonumber(redis.call('HGET', KEYS[2], it[1]) or '0')
     if cur ~= tonumber(it[3]) then return {3, j, cur} end
   end
+  if it[7] ~= '' and redis.call('SCARD', it[7]) ~= it[6] then return {4, j} end
 end
 local out = {0}
 for j, it in ipairs(items) do
@@ -173,7 +183,11 @@ for j, it in ipairs(items) do
   local v = redis.call('HINCRBY', KEYS[2], it[1], 1)
   local users = ARGV[2] .. it[1]
   redis.call('UNLINK', users)
-  for k = it[5], it[5] + it[6] - 1 do redis.call('SADD', users, ARGV[k]) end
+  if it[7] ~= '' then
+    if it[6] > 0 then redis.call('RENAME', it[7], users) end
+  else
+    for k = it[5], it[5] + it[6] - 1 do redis.call('SADD', users, ARGV[k]) end
+  end
   redis.call('LPUSH', KEYS[3], it[4] .. ',"version":' .. v .. '}')
   redis.call('PUBLISH', ARGV[1], cjson.encode({op = 'put', key = it[1], version = v}))
   table.insert(out, v)
@@ -186,6 +200,9 @@ return out
 /// staged in a temporary set, so that no single call carries a million
 /// arguments (and runs into the timeout).
 const INLINE_IDS: usize = 1_000;
+/// At most this many ids travel inside one batch script, all switches
+/// together; the allow-lists beyond are staged.
+const INLINE_BATCH_IDS: usize = 10 * INLINE_IDS;
 /// Ids per `SADD` while staging.
 const STAGE_CHUNK: usize = 10_000;
 /// A staging set left behind by a process that died mid-write expires.
@@ -237,6 +254,7 @@ struct Keys {
     users_prefix: String,
     channel: String,
     history: String,
+    ops_prefix: String,
 }
 
 impl Keys {
@@ -247,7 +265,13 @@ impl Keys {
             users_prefix: format!("{prefix}:users:"),
             channel: format!("{prefix}:changes"),
             history: format!("{prefix}:history"),
+            ops_prefix: format!("{prefix}:ops:"),
         }
+    }
+
+    /// The record of the write with operation id `id`.
+    fn op(&self, id: &str) -> String {
+        format!("{}{id}", self.ops_prefix)
     }
 
     fn users(&self, key: &str) -> String {
@@ -276,6 +300,29 @@ struct Scripts {
     users: redis::Script,
     remove_tree: redis::Script,
     batch: redis::Script,
+    outcome: redis::Script,
+}
+
+/// One write: its operation id, its record's key, its kind (`register`,
+/// `update`, `allow`, `disallow`, `unregister`, `batch`) and the switch it
+/// is about (the first one, for a batch).
+struct Op {
+    id: String,
+    record: String,
+    kind: &'static str,
+    name: String,
+}
+
+/// What a check of an operation id found.
+enum Checked {
+    /// The write's record: its kind and answer (as JSON).
+    Answered(String, serde_json::Value),
+    /// The write was cancelled (by this check or an earlier one).
+    Cancelled,
+    /// No record, but the audit trail names the id: applied.
+    InHistory,
+    /// No record, and the id is too old to cancel anything.
+    Nothing,
 }
 
 /// Switches in Redis, shared by every manager with the same URL and
@@ -292,6 +339,8 @@ pub struct RedisStorage {
     history_capacity: usize,
     /// The URL without its password, for messages.
     url: Arc<str>,
+    /// The manager's sync status, which a timed-out call marks.
+    status: Arc<ops::StatusLink>,
 }
 
 impl std::fmt::Debug for RedisStorage {
@@ -326,10 +375,22 @@ impl RedisStorage {
         call: impl std::future::Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, Error> {
         match tokio::time::timeout(self.timeout, call).await {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(self.storage_error(what, e)),
+            Ok(Ok(value)) => {
+                self.status.answered();
+                Ok(value)
+            }
+            Ok(Err(e)) => {
+                let error = self.storage_error(what, &e);
+                if e.is_timeout() {
+                    self.status.hung(&error.to_string());
+                }
+                Err(error)
+            }
             Err(_) => {
-                Err(self.storage_error(what, format_args!("no answer within {:?}", self.timeout)))
+                let error =
+                    self.storage_error(what, format_args!("no answer within {:?}", self.timeout));
+                self.status.hung(&error.to_string());
+                Err(error)
             }
         }
     }
@@ -350,6 +411,170 @@ impl RedisStorage {
         }
     }
 
+    /// A new operation for a write of `kind` to the switch `name`.
+    fn op(&self, kind: &'static str, name: &str) -> Op {
+        let id = ops::new_id();
+        Op {
+            record: self.keys.op(&id),
+            id,
+            kind,
+            name: name.to_owned(),
+        }
+    }
+
+    /// An invocation of the guarded write `script` for `op`: the record's
+    /// key and the guard's arguments come first (see [`ops::guarded`]);
+    /// `types`: the type each key of the script must have.
+    fn invocation<'s>(
+        &self,
+        script: &'s redis::Script,
+        op: &Op,
+        types: &str,
+    ) -> redis::ScriptInvocation<'s> {
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(&op.record)
+            .arg(ops::OPS_TTL.as_millis() as u64)
+            .arg(op.kind)
+            .arg(types);
+        invocation
+    }
+
+    /// Runs a guarded write and reads its answer. A write that was sent
+    /// but not answered is checked by its operation id (see
+    /// [`resolve`](Self::resolve)): the result is then the write's own, a
+    /// storage error if it was cancelled before it reached Redis, or
+    /// [`Error::OutcomeUnknown`] if Redis did not answer the check either.
+    /// A write that failed otherwise was not applied, and says so.
+    async fn write<T: redis::FromRedisValue>(
+        &self,
+        op: &Op,
+        what: &str,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, Error> {
+        let mut connection = self.connection.clone();
+        let sent = tokio::time::timeout(
+            self.timeout,
+            invocation.invoke_async::<redis::Value>(&mut connection),
+        )
+        .await;
+        let answer = match sent {
+            Ok(Ok(answer)) => {
+                self.status.answered();
+                answer
+            }
+            Ok(Err(e)) if ops::maybe_sent(&e) => {
+                let reason = if e.is_timeout() {
+                    let reason = format!(
+                        "Redis at {} did not answer within {:?}",
+                        self.url, self.timeout
+                    );
+                    self.status.hung(&reason);
+                    reason
+                } else {
+                    format!(
+                        "the connection to Redis at {} failed before the answer came ({e})",
+                        self.url
+                    )
+                };
+                self.resolve(op, what, reason).await?
+            }
+            Ok(Err(e)) if e.code().is_none() || ops::refused_whole(&e) => {
+                return Err(self.storage_error(what, format_args!("{e}; nothing was written")))
+            }
+            Ok(Err(e)) => {
+                // A script stopped part way: what it did before stays.
+                return Err(self.storage_error(
+                    what,
+                    format_args!("the write stopped at an error ({e}); what it did before stays: see the switch and the audit trail"),
+                ));
+            }
+            Err(_) => {
+                let reason = format!(
+                    "Redis at {} did not answer within {:?}",
+                    self.url, self.timeout
+                );
+                self.status.hung(&reason);
+                self.resolve(op, what, reason).await?
+            }
+        };
+        T::from_redis_value(answer).map_err(|e| Error::OutcomeUnknown {
+            name: op.name.clone(),
+            operation: op.kind.to_owned(),
+            id: op.id.clone(),
+            reason: format!("Redis answered something gate cannot read ({e})"),
+        })
+    }
+
+    /// Finds out what became of a write whose answer did not come, by its
+    /// operation id, trying until the timeout runs out again: its answer
+    /// if it was applied (or refused); if it was not applied yet, the
+    /// check cancels it and the result is a storage error saying nothing
+    /// was written; [`Error::OutcomeUnknown`] if Redis does not answer.
+    async fn resolve(&self, op: &Op, what: &str, reason: String) -> Result<redis::Value, Error> {
+        let deadline = Instant::now() + self.timeout;
+        let pause = Duration::from_millis(20);
+        loop {
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .max(pause);
+            let checked = tokio::time::timeout(left, self.check(&op.id, true)).await;
+            match checked {
+                Ok(Ok(Checked::Answered(_, answer))) => return Ok(ops::to_value(&answer)),
+                Ok(Ok(Checked::Cancelled)) => {
+                    return Err(self.storage_error(
+                        what,
+                        format_args!("{reason}; the write had not reached Redis and was cancelled: nothing was written"),
+                    ))
+                }
+                Ok(Ok(Checked::InHistory | Checked::Nothing)) => {}
+                Ok(Err(_)) if Instant::now() + pause < deadline => {
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
+                Ok(Err(_)) | Err(_) => {}
+            }
+            return Err(Error::OutcomeUnknown {
+                name: op.name.clone(),
+                operation: op.kind.to_owned(),
+                id: op.id.clone(),
+                reason,
+            });
+        }
+    }
+
+    /// Checks the operation id `id`; `fence`: cancel the write if it was
+    /// not applied yet (only for an id young enough that its record must
+    /// still exist if it was).
+    async fn check(&self, id: &str, fence: bool) -> Result<Checked, Error> {
+        let mut connection = self.connection.clone();
+        let mut invocation = self.scripts.outcome.prepare_invoke();
+        invocation
+            .key(self.keys.op(id))
+            .key(&self.keys.history)
+            .arg(ops::OPS_TTL.as_millis() as u64)
+            .arg(id)
+            .arg(if fence { "fence" } else { "look" });
+        let (status, record): (u8, String) = self
+            .call(
+                "check a write's outcome",
+                invocation.invoke_async(&mut connection),
+            )
+            .await?;
+        Ok(match (status, record) {
+            (1, record) if record == "cancelled" => Checked::Cancelled,
+            (1, record) => {
+                let record: serde_json::Value = serde_json::from_str(&record).unwrap_or_default();
+                let kind = record.get(0).and_then(|k| k.as_str()).unwrap_or_default();
+                let answer = record.get(1).cloned().unwrap_or_default();
+                Checked::Answered(kind.to_owned(), answer)
+            }
+            (0, _) => Checked::Cancelled,
+            (2, _) => Checked::InHistory,
+            _ => Checked::Nothing,
+        })
+    }
+
     /// Puts `ids` into a new staging set, chunk by chunk (each chunk within
     /// the timeout), and returns its key. The set expires on its own if
     /// the write that consumes it never comes.
@@ -366,7 +591,11 @@ impl RedisStorage {
                 "stage an allow-list",
                 pipe.query_async::<()>(&mut connection),
             )
-            .await?;
+            .await
+            .map_err(|e| match e {
+                Error::Storage(m) => Error::Storage(format!("{m}; nothing was written")),
+                e => e,
+            })?;
         }
         Ok(key)
     }
@@ -634,9 +863,11 @@ impl RedisStorage {
                 found: previous.version,
             });
         }
+        let op = self.op("update", &switch.name);
         let mut entry_switch = switch.clone();
         entry_switch.version += 1;
-        let entry = HistoryEntry::updated(actor, key, &previous, &entry_switch);
+        let mut entry = HistoryEntry::updated(actor, key, &previous, &entry_switch);
+        entry.op = Some(op.id.clone());
         let added: Vec<&str> = switch
             .users
             .iter()
@@ -655,8 +886,14 @@ impl RedisStorage {
         } else {
             None
         };
-        let mut connection = self.connection.clone();
-        let mut invocation = self.scripts.update.prepare_invoke();
+        // The users set is replaced whole when staged, changed in place
+        // otherwise.
+        let types = if staged.is_some() {
+            "hash hash * list set"
+        } else {
+            "hash hash set list"
+        };
+        let mut invocation = self.invocation(&self.scripts.update, &op, types);
         invocation
             .key(&self.keys.switches)
             .key(&self.keys.versions)
@@ -672,11 +909,13 @@ impl RedisStorage {
             Some(stage) => invocation.key(stage).arg(switch.users.len()),
             None => invocation.arg(added.len()).arg(added).arg(removed),
         };
-        let result: Result<(u8, u64), Error> = self
-            .call("update a switch", invocation.invoke_async(&mut connection))
-            .await;
+        let result: Result<(u8, u64), Error> =
+            self.write(&op, "update a switch", &invocation).await;
         if let Some(stage) = staged {
-            self.unstage(&[stage]).await;
+            // A write still in flight needs its staged list.
+            if !matches!(result, Err(Error::OutcomeUnknown { .. })) {
+                self.unstage(&[stage]).await;
+            }
         }
         let (status, version) = result?;
         match status {
@@ -688,7 +927,7 @@ impl RedisStorage {
             1 => Err(Error::NotFound { name: switch.name }),
             3 => Err(self.storage_error(
                 "update a switch",
-                "its staged allow-list was lost before the write (retry it)",
+                "its staged allow-list was lost before the write (retry it); nothing was written",
             )),
             _ => Err(Error::Conflict {
                 name: switch.name,
@@ -705,11 +944,13 @@ impl RedisStorage {
         ids: &[String],
         add: bool,
     ) -> Result<UsersChanged, Error> {
-        let mut connection = self.connection.clone();
+        let op = self.op(if add { "allow" } else { "disallow" }, split_key(key).1);
         // The script adds the version and the ids it changed.
-        let mut entry = HistoryEntry::allow_list(actor, key, add).to_json();
+        let mut entry = HistoryEntry::allow_list(actor, key, add);
+        entry.op = Some(op.id.clone());
+        let mut entry = entry.to_json();
         entry.pop();
-        let mut invocation = self.scripts.users.prepare_invoke();
+        let mut invocation = self.invocation(&self.scripts.users, &op, "hash hash set list");
         invocation
             .key(&self.keys.switches)
             .key(&self.keys.versions)
@@ -722,12 +963,8 @@ impl RedisStorage {
             .arg(self.history_capacity)
             .arg(LISTED_IDS)
             .arg(ids);
-        let (status, version, changed): (u8, u64, usize) = self
-            .call(
-                "change an allow-list",
-                invocation.invoke_async(&mut connection),
-            )
-            .await?;
+        let (status, version, changed): (u8, u64, usize) =
+            self.write(&op, "change an allow-list", &invocation).await?;
         if status == 1 {
             return Err(Error::NotFound {
                 name: split_key(key).1.to_owned(),
@@ -760,7 +997,7 @@ impl Storage for RedisStorage {
         switch: Switch,
     ) -> BoxFuture<'a, Result<Switch, Error>> {
         Box::pin(async move {
-            let mut connection = self.connection.clone();
+            let op = self.op("register", &switch.name);
             let users: Vec<&str> = switch.users.iter().collect();
             let staged = if users.len() > INLINE_IDS {
                 Some(self.stage(&users).await?)
@@ -769,8 +1006,10 @@ impl Storage for RedisStorage {
             };
             let mut entry_switch = switch.clone();
             entry_switch.version = 1;
-            let entry = HistoryEntry::registered(actor, key, &entry_switch);
-            let mut invocation = self.scripts.insert.prepare_invoke();
+            let mut entry = HistoryEntry::registered(actor, key, &entry_switch);
+            entry.op = Some(op.id.clone());
+            // The users set is replaced whole.
+            let mut invocation = self.invocation(&self.scripts.insert, &op, "hash hash * list set");
             invocation
                 .key(&self.keys.switches)
                 .key(&self.keys.versions)
@@ -786,20 +1025,19 @@ impl Storage for RedisStorage {
                 Some(stage) => invocation.key(stage),
                 None => invocation.arg(users),
             };
-            let result: Result<i64, Error> = self
-                .call(
-                    "register a switch",
-                    invocation.invoke_async(&mut connection),
-                )
-                .await;
+            let result: Result<i64, Error> =
+                self.write(&op, "register a switch", &invocation).await;
             if let Some(stage) = staged {
-                self.unstage(&[stage]).await;
+                // A write still in flight needs its staged list.
+                if !matches!(result, Err(Error::OutcomeUnknown { .. })) {
+                    self.unstage(&[stage]).await;
+                }
             }
             let version = result?;
             if version == -2 {
                 return Err(self.storage_error(
                     "register a switch",
-                    "its staged allow-list was lost before the write (retry it)",
+                    "its staged allow-list was lost before the write (retry it); nothing was written",
                 ));
             }
             if version < 0 {
@@ -836,14 +1074,15 @@ impl Storage for RedisStorage {
         actor: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
         Box::pin(async move {
-            let mut connection = self.connection.clone();
+            let op = self.op("unregister", split_key(key).1);
             // The script adds each removed key and the closing brace.
             let entry = format!(
-                r#"{{"actor":{},"at":{},"action":"unregistered""#,
+                r#"{{"actor":{},"at":{},"action":"unregistered","op":{}"#,
                 serde_json::Value::from(actor),
-                now_ms()
+                now_ms(),
+                serde_json::Value::from(op.id.as_str()),
             );
-            let mut invocation = self.scripts.remove_tree.prepare_invoke();
+            let mut invocation = self.invocation(&self.scripts.remove_tree, &op, "hash hash list");
             invocation
                 .key(&self.keys.switches)
                 .key(&self.keys.versions)
@@ -853,12 +1092,7 @@ impl Storage for RedisStorage {
                 .arg(&self.keys.users_prefix)
                 .arg(entry)
                 .arg(self.history_capacity);
-            let flat: Vec<String> = self
-                .call(
-                    "unregister switches",
-                    invocation.invoke_async(&mut connection),
-                )
-                .await?;
+            let flat: Vec<String> = self.write(&op, "unregister switches", &invocation).await?;
             Ok(flat
                 .chunks(3)
                 .filter_map(|triple| {
@@ -902,18 +1136,15 @@ impl Storage for RedisStorage {
         writes: Vec<(String, BatchWrite)>,
     ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
         Box::pin(async move {
-            let mut invocation = self.scripts.batch.prepare_invoke();
-            invocation
-                .key(&self.keys.switches)
-                .key(&self.keys.versions)
-                .key(&self.keys.history)
-                .arg(&self.keys.channel)
-                .arg(&self.keys.users_prefix)
-                .arg(self.history_capacity)
-                .arg(writes.len());
+            let first = writes
+                .first()
+                .map_or_else(String::new, |(_, w)| w.switch().name.clone());
+            let op = self.op("batch", &first);
+            // Each item's expected version and audit entry first: the
+            // entry needs the switch being replaced; the script's version
+            // check makes it the one replaced.
+            let mut items: Vec<(String, String)> = Vec::with_capacity(writes.len());
             for (key, write) in &writes {
-                // The audit entry needs the switch being replaced; the
-                // script's version check makes it the one replaced.
                 let (expected, mut entry) = match write {
                     BatchWrite::Create(switch) => {
                         (String::new(), HistoryEntry::registered(actor, key, switch))
@@ -939,21 +1170,62 @@ impl Storage for RedisStorage {
                     }
                 };
                 entry.version = 0;
+                entry.op = Some(op.id.clone());
                 let mut entry = entry.to_json();
                 entry.pop();
+                items.push((expected, entry));
+            }
+            // Large allow-lists (and any beyond the inline budget) are
+            // staged, so the script call stays small and quick.
+            let mut staged: Vec<Option<String>> = Vec::with_capacity(writes.len());
+            let mut inline = 0;
+            for (_, write) in &writes {
+                let users = &write.switch().users;
+                if users.len() > INLINE_IDS || inline + users.len() > INLINE_BATCH_IDS {
+                    let ids: Vec<&str> = users.iter().collect();
+                    match self.stage(&ids).await {
+                        Ok(stage) => staged.push(Some(stage)),
+                        Err(e) => {
+                            self.unstage(&staged.into_iter().flatten().collect::<Vec<_>>())
+                                .await;
+                            return Err(e);
+                        }
+                    }
+                } else {
+                    inline += users.len();
+                    staged.push(None);
+                }
+            }
+            let mut invocation = self.invocation(&self.scripts.batch, &op, "hash hash list");
+            invocation
+                .key(&self.keys.switches)
+                .key(&self.keys.versions)
+                .key(&self.keys.history)
+                .arg(&self.keys.channel)
+                .arg(&self.keys.users_prefix)
+                .arg(self.history_capacity)
+                .arg(writes.len());
+            for (((key, write), (expected, entry)), stage) in writes.iter().zip(&items).zip(&staged)
+            {
                 let switch = write.switch();
                 invocation
                     .arg(key)
                     .arg(Self::record_json(switch))
                     .arg(expected)
                     .arg(entry)
-                    .arg(switch.users.len())
-                    .arg(switch.users.iter().collect::<Vec<&str>>());
+                    .arg(stage.as_deref().unwrap_or(""))
+                    .arg(switch.users.len());
+                if stage.is_none() {
+                    invocation.arg(switch.users.iter().collect::<Vec<&str>>());
+                }
             }
-            let mut connection = self.connection.clone();
-            let out: Vec<u64> = self
-                .call("write a batch", invocation.invoke_async(&mut connection))
-                .await?;
+            let out: Result<Vec<u64>, Error> = self.write(&op, "write a batch", &invocation).await;
+            let staged: Vec<String> = staged.into_iter().flatten().collect();
+            // A write still in flight needs its staged lists.
+            if !staged.is_empty() && !matches!(out, Err(Error::OutcomeUnknown { .. })) {
+                self.unstage(&staged).await;
+            }
+            let out = out?;
             let name = |j: u64| {
                 writes
                     .get(j.saturating_sub(1) as usize)
@@ -978,9 +1250,33 @@ impl Storage for RedisStorage {
                     expected: writes[*j as usize - 1].1.switch().version,
                     found: *found,
                 }),
+                [4, j] => Err(self.storage_error(
+                    "write a batch",
+                    format_args!(
+                        "the staged allow-list of {:?} was lost before the write (retry it); nothing was written",
+                        name(*j)
+                    ),
+                )),
                 other => Err(self
                     .storage_error("write a batch", format_args!("unexpected answer {other:?}"))),
             }
+        })
+    }
+
+    fn write_outcome<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<WriteOutcome, Error>> {
+        Box::pin(async move {
+            if !ops::well_formed(id) {
+                return Ok(WriteOutcome::NoRecord);
+            }
+            Ok(match self.check(id, ops::recent(id)).await? {
+                Checked::Answered(kind, answer) if ops::applied(&kind, &answer) => {
+                    WriteOutcome::Applied
+                }
+                Checked::Answered(..) => WriteOutcome::NotApplied,
+                Checked::Cancelled => WriteOutcome::NotApplied,
+                Checked::InHistory => WriteOutcome::Applied,
+                Checked::Nothing => WriteOutcome::NoRecord,
+            })
         })
     }
 
@@ -1095,7 +1391,12 @@ impl RedisBuilder {
     }
 
     /// How long a Redis call may take before it fails with
-    /// [`Error::Storage`] (default 1 s).
+    /// [`Error::Storage`] (default 1 s). A write whose answer does not come
+    /// in that time is then checked by its operation id for up to as long
+    /// again, and fails with [`Error::OutcomeUnknown`] if that does not
+    /// tell either; a timed-out call also marks
+    /// [`sync_status`](crate::Manager::sync_status) disconnected until
+    /// Redis answers again.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -1138,15 +1439,17 @@ impl RedisBuilder {
             connection,
             keys: Arc::new(Keys::new(&self.prefix)),
             scripts: Arc::new(Scripts {
-                insert: redis::Script::new(INSERT),
-                update: redis::Script::new(UPDATE),
-                users: redis::Script::new(USERS),
-                remove_tree: redis::Script::new(REMOVE_TREE),
-                batch: redis::Script::new(BATCH),
+                insert: redis::Script::new(&ops::guarded(INSERT)),
+                update: redis::Script::new(&ops::guarded(UPDATE)),
+                users: redis::Script::new(&ops::guarded(USERS)),
+                remove_tree: redis::Script::new(&ops::guarded(REMOVE_TREE)),
+                batch: redis::Script::new(&ops::guarded(BATCH)),
+                outcome: redis::Script::new(ops::OUTCOME),
             }),
             timeout: self.timeout,
             history_capacity: self.history_capacity,
             url: Arc::from(shown),
+            status: Arc::default(),
         })
     }
 
@@ -1173,6 +1476,7 @@ impl RedisBuilder {
             },
         );
         let shared = manager.shared().clone();
+        storage.status.attach(Arc::downgrade(&shared));
         let sync = Sync {
             shared: Arc::downgrade(&shared),
             storage,
