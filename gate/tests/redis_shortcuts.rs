@@ -139,6 +139,76 @@ async fn concurrent_shortcuts_never_conflict_and_lose_nothing() {
     );
 }
 
+/// 400 toggles at once: each one flips the switch, so all of them must
+/// apply, one version each, and 400 flips leave it as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_toggles_each_apply_once() {
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "shortcut-toggle").await;
+    let (a, b) = (manager(&url, &prefix).await, manager(&url, &prefix).await);
+    a.register(Switch::new("flip").allow("alice")).await.unwrap();
+    let mut calls = Vec::new();
+    for _ in 0..200 {
+        for m in [&a, &b] {
+            let m = m.clone();
+            calls.push(async move { m.toggle("flip").await });
+        }
+    }
+    let handles: Vec<_> = calls.into_iter().map(tokio::spawn).collect();
+    let results: Vec<Result<Switch, Error>> =
+        join_all(handles).await.into_iter().map(Result::unwrap).collect();
+    let failed: Vec<(usize, Error)> = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e.clone())))
+        .collect();
+    assert!(failed.is_empty(), "{} of 400 succeeded; {}", 400 - failed.len(), summary(&failed));
+    let mut versions: Vec<u64> = results.iter().map(|r| r.as_ref().unwrap().version).collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (2..=401).collect::<Vec<u64>>(), "one version per toggle");
+    for switch in results.iter().map(|r| r.as_ref().unwrap()) {
+        // Version 1 was disabled: odd versions are disabled again.
+        let expected = if switch.version % 2 == 0 { State::Selective } else { State::Disabled };
+        assert_eq!(switch.state, expected, "toggle at version {}", switch.version);
+    }
+    let flip = stored(&url, &prefix, "flip").await;
+    assert_eq!((flip.state, flip.version), (State::Disabled, 401));
+}
+
+/// 400 percentages set at once: every call succeeds and the last writer
+/// wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_percentages_all_succeed_and_the_last_wins() {
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "shortcut-percent").await;
+    let (a, b) = (manager(&url, &prefix).await, manager(&url, &prefix).await);
+    let mut calls = Vec::new();
+    for i in 0..200u32 {
+        for (m, p) in [(&a, i % 50), (&b, 50 + i % 50)] {
+            let m = m.clone();
+            calls.push(async move { m.set_percentage("rollout", p).await });
+        }
+    }
+    let handles: Vec<_> = calls.into_iter().map(tokio::spawn).collect();
+    let results: Vec<Result<Switch, Error>> =
+        join_all(handles).await.into_iter().map(Result::unwrap).collect();
+    let failed: Vec<(usize, Error)> = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e.clone())))
+        .collect();
+    assert!(failed.is_empty(), "{} of 400 succeeded; {}", 400 - failed.len(), summary(&failed));
+    let last = results
+        .iter()
+        .map(|r| r.as_ref().unwrap())
+        .max_by_key(|s| s.version)
+        .unwrap();
+    let rollout = stored(&url, &prefix, "rollout").await;
+    assert_eq!(rollout.conditions, last.conditions, "the last writer wins");
+    assert_eq!(rollout.conditions.len(), 1, "one percentage, replaced each time");
+    assert_eq!(rollout.version, last.version);
+}
+
 /// Big integers and floats survive every shortcut exactly: the store
 /// edits the record's text, it does not re-encode its numbers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
