@@ -260,14 +260,23 @@ async fn shortcuts(storage: &dyn Storage, s: &str) {
     let created = storage.apply_shortcut(s, ACTOR, &two, None).await.unwrap();
     assert!(created.exact);
     assert_eq!(
-        (created.switch.version, created.switch.state, created.switch.users.len()),
+        (
+            created.switch.version,
+            created.switch.state,
+            created.switch.users.len()
+        ),
         (1, State::Selective, 2),
         "a shortcut on a missing switch creates it, selective, at version 1"
     );
     let numbers = vec![
         Condition::new("User", "big", Operator::equals(i64::MAX)).unwrap(),
         Condition::new("User", "sum", Operator::less_than(0.1 + 0.2)).unwrap(),
-        Condition::new("User", "odd", Operator::more_than(-9_007_199_254_740_993i64)).unwrap(),
+        Condition::new(
+            "User",
+            "odd",
+            Operator::more_than(-9_007_199_254_740_993i64),
+        )
+        .unwrap(),
     ];
     let mut expected = created.switch.clone();
     expected.conditions = numbers.clone();
@@ -306,7 +315,10 @@ async fn shortcuts(storage: &dyn Storage, s: &str) {
             .await
             .unwrap();
         assert!(applied.exact);
-        assert_eq!(applied.switch, next, "{shortcut:?} returns the switch as stored");
+        assert_eq!(
+            applied.switch, next,
+            "{shortcut:?} returns the switch as stored"
+        );
         assert_eq!(
             storage.get(s).await.unwrap().as_ref(),
             Some(&next),
@@ -321,7 +333,10 @@ async fn shortcuts(storage: &dyn Storage, s: &str) {
             );
             let entry = &after[0];
             if changed {
-                assert_eq!(entry.version, next.version, "{shortcut:?}: the entry's version");
+                assert_eq!(
+                    entry.version, next.version,
+                    "{shortcut:?}: the entry's version"
+                );
                 match shortcut {
                     Shortcut::Allow(ids) => {
                         assert_eq!(entry.action, Action::Allowed);
@@ -337,7 +352,10 @@ async fn shortcuts(storage: &dyn Storage, s: &str) {
                     }
                     _ => {
                         assert_eq!(entry.action, Action::Updated);
-                        assert!(!entry.changes.is_empty(), "{shortcut:?}: the entry says what changed");
+                        assert!(
+                            !entry.changes.is_empty(),
+                            "{shortcut:?}: the entry says what changed"
+                        );
                     }
                 }
             }

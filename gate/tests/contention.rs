@@ -103,7 +103,13 @@ async fn modify_that_gives_up_says_it_was_modify() {
     // names itself when it gives up.
     let err = m.allow("beta", "alice").await.unwrap_err();
     assert!(
-        matches!(err, Error::Contended { operation: "allow", .. }),
+        matches!(
+            err,
+            Error::Contended {
+                operation: "allow",
+                ..
+            }
+        ),
         "{err:?}"
     );
 }
@@ -112,7 +118,10 @@ async fn modify_that_gives_up_says_it_was_modify() {
 async fn shortcuts_fall_back_to_read_modify_write_on_other_storages() {
     let m = Manager::builder().storage(Racing::default()).build();
     let beta = m.allow_all("beta", ["alice", "bob"]).await.unwrap();
-    assert_eq!((beta.version, beta.state, beta.users.len()), (1, State::Selective, 2));
+    assert_eq!(
+        (beta.version, beta.state, beta.users.len()),
+        (1, State::Selective, 2)
+    );
     let beta = m.enable_for_all("beta").await.unwrap();
     assert_eq!((beta.version, beta.state), (2, State::Global));
     let same = m.enable_for_all("beta").await.unwrap();

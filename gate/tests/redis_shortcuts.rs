@@ -27,6 +27,9 @@ async fn manager(url: &str, prefix: &Prefix) -> Manager {
         .unwrap()
 }
 
+/// One shortcut call, boxed.
+type Call = std::pin::Pin<Box<dyn Future<Output = Result<Switch, Error>> + Send>>;
+
 /// Runs every call at once; returns the errors, with the call's index.
 async fn all_at_once<F>(calls: Vec<F>) -> (usize, Vec<(usize, Error)>)
 where
@@ -72,7 +75,12 @@ async fn concurrent_allows_all_succeed_and_are_all_stored() {
         }
     }
     let (total, failed) = all_at_once(calls).await;
-    assert!(failed.is_empty(), "{} of {total} succeeded; {}", total - failed.len(), summary(&failed));
+    assert!(
+        failed.is_empty(),
+        "{} of {total} succeeded; {}",
+        total - failed.len(),
+        summary(&failed)
+    );
     let crowd = stored(&url, &prefix, "crowd").await;
     assert_eq!(crowd.users.len(), 400, "every id is stored");
     assert_eq!(crowd.state, State::Selective);
@@ -92,8 +100,7 @@ async fn concurrent_shortcuts_never_conflict_and_lose_nothing() {
     a.register(Switch::new("mixed").state(State::Selective))
         .await
         .unwrap();
-    let mut calls: Vec<std::pin::Pin<Box<dyn Future<Output = Result<Switch, Error>> + Send>>> =
-        Vec::new();
+    let mut calls: Vec<Call> = Vec::new();
     for i in 0..200u32 {
         let (a, b) = (a.clone(), b.clone());
         // a: percentages and patterns; b: state changes and patterns.
@@ -102,7 +109,8 @@ async fn concurrent_shortcuts_never_conflict_and_lose_nothing() {
             if i % 2 == 0 {
                 a.set_percentage("mixed", i % 101).await
             } else {
-                a.allow_matching("mixed", &format!("^staff-{}$", (i / 2) % 20)).await
+                a.allow_matching("mixed", &format!("^staff-{}$", (i / 2) % 20))
+                    .await
             }
         }));
         calls.push(Box::pin(async move {
@@ -111,12 +119,20 @@ async fn concurrent_shortcuts_never_conflict_and_lose_nothing() {
                 1 => b.disable("mixed").await,
                 2 => b.enable_for_all("mixed").await,
                 3 => b.toggle("mixed").await,
-                _ => b.allow_matching("mixed", &format!("^staff-{}$", (i / 5) % 20)).await,
+                _ => {
+                    b.allow_matching("mixed", &format!("^staff-{}$", (i / 5) % 20))
+                        .await
+                }
             }
         }));
     }
     let (total, failed) = all_at_once(calls).await;
-    assert!(failed.is_empty(), "{} of {total} succeeded; {}", total - failed.len(), summary(&failed));
+    assert!(
+        failed.is_empty(),
+        "{} of {total} succeeded; {}",
+        total - failed.len(),
+        summary(&failed)
+    );
 
     let mixed = stored(&url, &prefix, "mixed").await;
     let percents: Vec<&Condition> = mixed
@@ -146,7 +162,9 @@ async fn concurrent_toggles_each_apply_once() {
     let url = shared_url().await;
     let prefix = Prefix::new(&url, "shortcut-toggle").await;
     let (a, b) = (manager(&url, &prefix).await, manager(&url, &prefix).await);
-    a.register(Switch::new("flip").allow("alice")).await.unwrap();
+    a.register(Switch::new("flip").allow("alice"))
+        .await
+        .unwrap();
     let mut calls = Vec::new();
     for _ in 0..200 {
         for m in [&a, &b] {
@@ -155,21 +173,44 @@ async fn concurrent_toggles_each_apply_once() {
         }
     }
     let handles: Vec<_> = calls.into_iter().map(tokio::spawn).collect();
-    let results: Vec<Result<Switch, Error>> =
-        join_all(handles).await.into_iter().map(Result::unwrap).collect();
+    let results: Vec<Result<Switch, Error>> = join_all(handles)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     let failed: Vec<(usize, Error)> = results
         .iter()
         .enumerate()
         .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e.clone())))
         .collect();
-    assert!(failed.is_empty(), "{} of 400 succeeded; {}", 400 - failed.len(), summary(&failed));
-    let mut versions: Vec<u64> = results.iter().map(|r| r.as_ref().unwrap().version).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of 400 succeeded; {}",
+        400 - failed.len(),
+        summary(&failed)
+    );
+    let mut versions: Vec<u64> = results
+        .iter()
+        .map(|r| r.as_ref().unwrap().version)
+        .collect();
     versions.sort_unstable();
-    assert_eq!(versions, (2..=401).collect::<Vec<u64>>(), "one version per toggle");
+    assert_eq!(
+        versions,
+        (2..=401).collect::<Vec<u64>>(),
+        "one version per toggle"
+    );
     for switch in results.iter().map(|r| r.as_ref().unwrap()) {
         // Version 1 was disabled: odd versions are disabled again.
-        let expected = if switch.version % 2 == 0 { State::Selective } else { State::Disabled };
-        assert_eq!(switch.state, expected, "toggle at version {}", switch.version);
+        let expected = if switch.version % 2 == 0 {
+            State::Selective
+        } else {
+            State::Disabled
+        };
+        assert_eq!(
+            switch.state, expected,
+            "toggle at version {}",
+            switch.version
+        );
     }
     let flip = stored(&url, &prefix, "flip").await;
     assert_eq!((flip.state, flip.version), (State::Disabled, 401));
@@ -190,14 +231,22 @@ async fn concurrent_percentages_all_succeed_and_the_last_wins() {
         }
     }
     let handles: Vec<_> = calls.into_iter().map(tokio::spawn).collect();
-    let results: Vec<Result<Switch, Error>> =
-        join_all(handles).await.into_iter().map(Result::unwrap).collect();
+    let results: Vec<Result<Switch, Error>> = join_all(handles)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
     let failed: Vec<(usize, Error)> = results
         .iter()
         .enumerate()
         .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e.clone())))
         .collect();
-    assert!(failed.is_empty(), "{} of 400 succeeded; {}", 400 - failed.len(), summary(&failed));
+    assert!(
+        failed.is_empty(),
+        "{} of 400 succeeded; {}",
+        400 - failed.len(),
+        summary(&failed)
+    );
     let last = results
         .iter()
         .map(|r| r.as_ref().unwrap())
@@ -205,7 +254,11 @@ async fn concurrent_percentages_all_succeed_and_the_last_wins() {
         .unwrap();
     let rollout = stored(&url, &prefix, "rollout").await;
     assert_eq!(rollout.conditions, last.conditions, "the last writer wins");
-    assert_eq!(rollout.conditions.len(), 1, "one percentage, replaced each time");
+    assert_eq!(
+        rollout.conditions.len(),
+        1,
+        "one percentage, replaced each time"
+    );
     assert_eq!(rollout.version, last.version);
 }
 
@@ -219,7 +272,12 @@ async fn shortcuts_keep_every_number_of_the_record_exact() {
     let exact = vec![
         Condition::new("User", "big", Operator::equals(i64::MAX)).unwrap(),
         Condition::new("User", "sum", Operator::less_than(0.1 + 0.2)).unwrap(),
-        Condition::new("User", "small", Operator::more_than(-9_007_199_254_740_993i64)).unwrap(),
+        Condition::new(
+            "User",
+            "small",
+            Operator::more_than(-9_007_199_254_740_993i64),
+        )
+        .unwrap(),
     ];
     let mut switch = Switch::new("numbers").state(State::Selective);
     switch.conditions = exact.clone();
@@ -329,7 +387,10 @@ async fn concurrent_modifies_lose_nothing_and_give_up_accurately() {
             "a modify that gives up says so: {e}"
         );
         let message = e.to_string();
-        assert!(message.contains("modify") && !message.contains("or use modify"), "{message}");
+        assert!(
+            message.contains("modify") && !message.contains("or use modify"),
+            "{message}"
+        );
     }
     let counter = stored(&url, &prefix, "counter").await;
     assert_eq!(
@@ -337,4 +398,54 @@ async fn concurrent_modifies_lose_nothing_and_give_up_accurately() {
         Some(succeeded.to_string().as_str()),
         "every successful modify counted once, no failed one counted"
     );
+}
+
+/// A record another tool wrote in another layout is changed by
+/// read-modify-write (and rewritten in gate's form); one gate cannot read
+/// is not changed at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_in_another_form_fall_back_to_read_modify_write() {
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "shortcut-foreign").await;
+    let mut c = redis_support::connection(&url).await;
+    let spaced = r#"{ "name": "spaced", "state": "disabled", "conditions": [ {"argument": "User", "attribute": "n", "operator": {"equals": 9007199254740993}} ] }"#;
+    let _: () = redis::pipe()
+        .hset(format!("{}:switches", prefix.name), "spaced", spaced)
+        .hset(format!("{}:versions", prefix.name), "spaced", 3)
+        .hset(
+            format!("{}:switches", prefix.name),
+            "broken",
+            r#"{"name":"broken","state":"on"}"#,
+        )
+        .hset(format!("{}:versions", prefix.name), "broken", 1)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let a = manager(&url, &prefix).await;
+
+    let after = a.allow("spaced", "alice").await.unwrap();
+    assert_eq!((after.version, after.users.len()), (4, 1));
+    let after = a.set_percentage("spaced", 20).await.unwrap();
+    assert_eq!((after.version, after.conditions.len()), (5, 2));
+    let record: String = redis::cmd("HGET")
+        .arg(format!("{}:switches", prefix.name))
+        .arg("spaced")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(
+        record.starts_with(r#"{"name":"spaced","state":"disabled","compounded":false"#),
+        "rewritten in gate's form: {record}"
+    );
+    assert!(record.contains("9007199254740993"), "{record}");
+    assert_eq!(stored(&url, &prefix, "spaced").await, after);
+
+    let err = a.allow("broken", "alice").await.unwrap_err();
+    assert!(matches!(err, Error::InvalidJson { .. }), "{err:?}");
+    let users: usize = redis::cmd("SCARD")
+        .arg(format!("{}:users:broken", prefix.name))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(users, 0, "nothing was added to a record gate cannot read");
 }

@@ -3,7 +3,9 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::{in_tree, split_key, AppliedShortcut, BatchWrite, BoxFuture, Record, Shortcut, Storage};
+use super::{
+    in_tree, split_key, AppliedShortcut, BatchWrite, BoxFuture, Record, Shortcut, Storage,
+};
 use crate::error::Error;
 use crate::history::{self, HistoryEntry, DEFAULT_HISTORY_CAPACITY};
 use crate::switch::Switch;

@@ -864,7 +864,9 @@ impl RedisStorage {
                 "percent",
                 serde_json::to_string(&Shortcut::percentage_condition(*p)).unwrap_or_default(),
             ),
-            Shortcut::AddCondition(c) => ("condition", serde_json::to_string(c).unwrap_or_default()),
+            Shortcut::AddCondition(c) => {
+                ("condition", serde_json::to_string(c).unwrap_or_default())
+            }
             Shortcut::Allow(_) => ("allow", String::new()),
             Shortcut::Disallow(_) => ("disallow", String::new()),
         };
@@ -942,7 +944,9 @@ impl RedisStorage {
         let switch = Self::parse_reusing(key, &json, version, users, known).map_err(|e| {
             self.storage_error(
                 "apply a shortcut",
-                format_args!("the change was written, but the stored record of {key:?} cannot be read: {e}"),
+                format_args!(
+                    "the change was written, but the stored record of {key:?} cannot be read: {e}"
+                ),
             )
         })?;
         Ok(Some(AppliedShortcut { switch, exact }))

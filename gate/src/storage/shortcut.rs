@@ -78,7 +78,11 @@ impl Shortcut {
             }
             Shortcut::Percentage(p) => {
                 let condition = Self::percentage_condition(*p);
-                match switch.conditions.iter_mut().find(|c| Self::is_percentage(c)) {
+                match switch
+                    .conditions
+                    .iter_mut()
+                    .find(|c| Self::is_percentage(c))
+                {
                     Some(c) => *c = condition,
                     None => switch.conditions.push(condition),
                 }
