@@ -1207,9 +1207,10 @@ impl Storage for RedisStorage {
             .map_or(0, |d| d.subsec_nanos());
         let noise =
             crate::bucket::crc32(&(nanos ^ NEXT.fetch_add(1, Ordering::Relaxed)).to_le_bytes());
-        // Random, up to 100 µs per attempt (at most 2 ms): about a round
-        // trip, so that the other writer's script gets through.
-        let ceiling = 100 * attempt.clamp(1, 20) as u32;
+        // Random, below a ceiling that doubles from 200 µs (about a round
+        // trip) up to 50 ms: writers that keep colliding spread out, so
+        // that one gets through at each turn.
+        let ceiling = (200u32 << attempt.clamp(1, 9).saturating_sub(1)).min(50_000);
         let pause = Duration::from_micros(u64::from(noise % ceiling));
         Box::pin(tokio::time::sleep(pause))
     }
