@@ -449,3 +449,43 @@ async fn records_in_another_form_fall_back_to_read_modify_write() {
         .unwrap();
     assert_eq!(users, 0, "nothing was added to a record gate cannot read");
 }
+
+/// A shortcut never sends back an allow-list of more than 100,000 ids:
+/// given the caller's copy at the version it changed, the change is
+/// applied to that copy (exact); given an older copy, the answer says its
+/// allow-list is not exact, and a manager leaves it to the change feed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_allow_list_is_not_sent_back() {
+    use gate::storage::Shortcut;
+    use gate::Storage;
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "shortcut-large").await;
+    let storage = Manager::builder()
+        .redis(&url)
+        .prefix(&prefix.name)
+        .timeout(std::time::Duration::from_secs(10))
+        .build_storage()
+        .unwrap();
+    let mut big = Switch::new("big").state(State::Selective);
+    big.users = (0..100_001u32).map(|i| i.to_string()).collect();
+    let v1 = storage.insert("big", "test", big).await.unwrap();
+
+    let allow_x = Shortcut::Allow(vec!["x".into()]);
+    let v2 = storage
+        .apply_shortcut("big", "test", &allow_x, Some(&v1))
+        .await
+        .unwrap();
+    assert!(v2.exact, "the caller's copy was the version changed");
+    assert_eq!((v2.switch.version, v2.switch.users.len()), (2, 100_002));
+    assert!(v2.switch.users.contains("x"));
+
+    let global = Shortcut::State(State::Global);
+    let v3 = storage
+        .apply_shortcut("big", "test", &global, Some(&v1))
+        .await
+        .unwrap();
+    assert!(!v3.exact, "an older copy: the list is not sent back");
+    assert_eq!((v3.switch.version, v3.switch.state), (3, State::Global));
+    let stored = storage.get("big").await.unwrap().unwrap();
+    assert_eq!((stored.version, stored.users.len()), (3, 100_002));
+}
