@@ -930,13 +930,17 @@ impl RedisStorage {
             users
         };
         let (users, exact) = match (status, mode) {
-            (1, _) => (created.users, true),
+            // Created: the record is the one sent.
+            (1, _) => {
+                created.version = version;
+                return Ok(Some(AppliedShortcut::exact(created)));
+            }
             (0, 0) => (changed_copy(), true),
             (0, 1) => (users.into_iter().collect(), true),
             (0, _) => (changed_copy(), false),
             _ => return Ok(None),
         };
-        if let Some(mut switch) = same_copy.filter(|_| status == 0) {
+        if let Some(mut switch) = same_copy {
             switch.version = version;
             switch.users = users;
             return Ok(Some(AppliedShortcut { switch, exact }));
