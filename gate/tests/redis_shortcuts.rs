@@ -448,6 +448,45 @@ async fn records_in_another_form_fall_back_to_read_modify_write() {
         .await
         .unwrap();
     assert_eq!(users, 0, "nothing was added to a record gate cannot read");
+
+    // A version or an allow-list of the wrong type: nothing is written
+    // either (a script that fails midway is not rolled back).
+    let record = |name: &str| Switch::new(name).to_json();
+    let _: () = redis::pipe()
+        .hset(
+            format!("{}:switches", prefix.name),
+            "counted",
+            record("counted"),
+        )
+        .hset(format!("{}:versions", prefix.name), "counted", "many")
+        .hset(
+            format!("{}:switches", prefix.name),
+            "typed",
+            record("typed"),
+        )
+        .hset(format!("{}:versions", prefix.name), "typed", 2)
+        .set(format!("{}:users:typed", prefix.name), "oops")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    for name in ["counted", "typed"] {
+        assert!(a.allow(name, "alice").await.is_err(), "{name}");
+        assert!(a.enable_for_all(name).await.is_err(), "{name}");
+    }
+    let (counted, typed_version, typed_users, history): (usize, String, String, usize) =
+        redis::pipe()
+            .scard(format!("{}:users:counted", prefix.name))
+            .hget(format!("{}:versions", prefix.name), "typed")
+            .get(format!("{}:users:typed", prefix.name))
+            .llen(format!("{}:history", prefix.name))
+            .query_async(&mut c)
+            .await
+            .unwrap();
+    assert_eq!(
+        (counted, typed_version.as_str(), typed_users.as_str()),
+        (0, "2", "oops")
+    );
+    assert_eq!(history, 2, "only the two writes to \"spaced\" are recorded");
 }
 
 /// A shortcut never sends back an allow-list of more than 100,000 ids:

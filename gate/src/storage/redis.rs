@@ -116,6 +116,11 @@ if not json then
   return {1, 0, v, ARGV[6], 0, {}}
 end
 local fallback = {2, 0, 0, '', 0, {}}
+-- Checked before anything is written: a script that fails midway is not
+-- rolled back.
+local before = tonumber(redis.call('HGET', KEYS[2], key) or '0')
+local users_type = redis.call('TYPE', KEYS[3]).ok
+if not before or (users_type ~= 'set' and users_type ~= 'none') then return fallback end
 local start = ARGV[5]
 if string.sub(json, 1, #start) ~= start then return fallback end
 local ok, record = pcall(cjson.decode, json)
@@ -208,7 +213,6 @@ else
       ',"current":' .. string.sub(after, open, closed) .. '}'
   end
 end
-local before = tonumber(redis.call('HGET', KEYS[2], key) or '0')
 local v = before
 if change then
   redis.call('HSET', KEYS[1], key, after)
