@@ -104,7 +104,9 @@ impl AppliedShortcut {
 /// Implementations must make every write atomic and versioned: `insert`
 /// stores version 1, `update` stores `version + 1` only if the stored
 /// version still equals the switch's `version`, else fails with
-/// [`Error::Conflict`]. Every write records a [`HistoryEntry`] naming
+/// [`Error::Conflict`]; `apply_shortcut` changes whatever is stored, with
+/// no version to match, so it never conflicts. Every write records a
+/// [`HistoryEntry`] naming
 /// `actor`, atomically with the write where the storage allows it. The
 /// manager's conformance suite ([`crate::testing::conformance`]) checks
 /// these rules.
