@@ -34,7 +34,7 @@
 //! | `DELETE /switches/{name}` | remove it and its descendants |
 //! | `POST /switches/{name}/enable`, `/disable`, `/global`, `/toggle` | the rollout shortcuts |
 //! | `PUT /switches/{name}/percentage` | `{"percentage": 20}` |
-//! | `POST /switches/{name}/allow`, `/disallow` | `{"ids": ["alice"]}` |
+//! | `POST /switches/{name}/allow`, `/disallow` | `{"ids": ["alice", "bob"]}`: one write, one audit entry |
 //! | `POST /switches/{name}/explain` | `{"id": "443301"}` or `{"inputs": [{"kind": "User", "fields": {...}}]}` |
 //! | `GET /export` | `{"switches": [...]}` |
 //! | `POST /import` | `{"switches": [...], "dry_run": false}`: all checked first, nothing written if one is invalid |
@@ -233,6 +233,7 @@ impl From<Error> for ApiError {
                 e.body["found"] = json!(found);
                 e
             }
+            Error::Contended { .. } => ApiError::new(StatusCode::CONFLICT, &error, None),
             Error::Storage(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &error, None),
             // Not a failure: the write may have been applied.
             Error::OutcomeUnknown { id, .. } => {
@@ -428,15 +429,13 @@ async fn change_users(m: Manager, name: String, bytes: Bytes, add: bool) -> ApiR
     if ids.is_empty() {
         return Err(ApiError::invalid("ids", "give at least one id"));
     }
-    let mut last = None;
-    for id in ids {
-        last = Some(if add {
-            m.allow(&name, id).await?
-        } else {
-            m.disallow(&name, id).await?
-        });
-    }
-    ok(last)
+    // One write and one audit entry for all the ids.
+    let switch = if add {
+        m.allow_all(&name, ids).await?
+    } else {
+        m.disallow_all(&name, ids).await?
+    };
+    ok(switch)
 }
 
 async fn allow(Scoped(m): Scoped, Path(name): Path<String>, bytes: Bytes) -> ApiResult {

@@ -380,3 +380,48 @@ async fn the_openapi_description_matches_the_routes() {
     let undocumented = call(&server, Method::GET, "/switches/beta/nothing", Value::Null).await;
     assert_eq!(json_of(&undocumented)["error"], "no such endpoint");
 }
+
+/// Allowing 1,000 ids is one write and one audit entry: it used to be
+/// 1,000 writes, which evicted the whole 1,000-entry trail.
+#[tokio::test]
+async fn allowing_many_ids_is_one_write_and_one_audit_entry() {
+    let m = Manager::in_memory();
+    let server = start(&m).await;
+    for i in 0..5 {
+        m.enable(&format!("earlier_{i}")).await.unwrap();
+    }
+    let ids: Vec<String> = (0..1000).map(|i| format!("user-{i}")).collect();
+    let answer = call(
+        &server,
+        Method::POST,
+        "/switches/crowd/allow",
+        json!({ "ids": ids }),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    let crowd = json_of(&answer);
+    assert_eq!(crowd["version"], 1, "one write");
+    assert_eq!(crowd["users"].as_array().unwrap().len(), 1000);
+    let history = m.history(None, 5000).await.unwrap();
+    assert_eq!(
+        history.len(),
+        6,
+        "one entry for the 1,000 ids, and the earlier entries are still there"
+    );
+    assert_eq!(history[0].actor, "api:alice");
+    assert_eq!(history[0].users.as_ref().unwrap().added_count, 1000);
+
+    let answer = call(
+        &server,
+        Method::POST,
+        "/switches/crowd/disallow",
+        json!({ "ids": ids[..500] }),
+    )
+    .await;
+    let crowd = json_of(&answer);
+    assert_eq!(crowd["version"], 2);
+    assert_eq!(crowd["users"].as_array().unwrap().len(), 500);
+    let history = m.history(None, 5000).await.unwrap();
+    assert_eq!(history.len(), 7);
+    assert_eq!(history[0].users.as_ref().unwrap().removed_count, 500);
+}

@@ -234,17 +234,17 @@ async fn allow(
     if !add {
         existing(m, name)?;
     }
-    let mut last = None;
-    for id in ids {
-        if id.is_empty() {
-            return Err(Failure::new("an id must not be empty"));
-        }
-        last = Some(if add {
-            m.allow(name, id).await?
-        } else {
-            m.disallow(name, id).await?
-        });
+    if ids.iter().any(String::is_empty) {
+        return Err(Failure::new("an id must not be empty"));
     }
+    // One write and one audit entry for all the ids.
+    let last = if ids.is_empty() {
+        None
+    } else if add {
+        Some(m.allow_all(name, ids).await?)
+    } else {
+        Some(m.disallow_all(name, ids).await?)
+    };
     if let Some(switch) = last {
         let verb = if add { "allowed" } else { "disallowed" };
         writeln!(

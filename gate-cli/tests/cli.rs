@@ -197,6 +197,10 @@ fn allow_and_disallow(s: &Store) {
         "beta: allowed alice, bob, 443301; 3 ids in its allow-list\n"
     );
     assert_eq!(s.show("beta")["users"], json!(["443301", "alice", "bob"]));
+    // Several ids are one write with one audit entry.
+    assert_eq!(s.show("beta")["version"], 1);
+    let history: Value = serde_json::from_str(&s.ok(&["history", "beta", "--json"])).unwrap();
+    assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
     assert!(s.ok(&["check", "beta", "--id", "bob"]).starts_with("on\n"));
     let out = s.ok(&["disallow", "beta", "bob", "carol"]);
     assert_eq!(
@@ -204,6 +208,10 @@ fn allow_and_disallow(s: &Store) {
         "beta: disallowed bob, carol; 2 ids in its allow-list\n"
     );
     assert_eq!(s.show("beta")["users"], json!(["443301", "alice"]));
+    assert_eq!(s.show("beta")["version"], 2);
+    let history: Value = serde_json::from_str(&s.ok(&["history", "beta", "--json"])).unwrap();
+    assert_eq!(history[0]["action"], "disallowed");
+    assert_eq!(history[0]["users"]["removed"], json!(["bob"]));
     assert!(s.ok(&["check", "beta", "--id", "bob"]).starts_with("off\n"));
     s.fails(
         &["disallow", "nope", "bob"],

@@ -1,8 +1,10 @@
 //! The storage conformance suite: the rules every [`Storage`] must follow.
 
+use crate::condition::Condition;
 use crate::error::Error;
 use crate::history::Action;
-use crate::storage::{BatchWrite, Storage};
+use crate::operator::Operator;
+use crate::storage::{BatchWrite, Shortcut, Storage};
 use crate::switch::{State, Switch};
 
 /// The actor the suite's writes are recorded as.
@@ -245,4 +247,125 @@ pub async fn conformance(storage: &dyn Storage, prefix: &str) {
     );
     storage.remove_tree(&x, ACTOR).await.unwrap();
     storage.remove_tree(&y, ACTOR).await.unwrap();
+
+    shortcuts(storage, &key("conf_shortcut")).await;
+}
+
+/// The rollout shortcuts: each one write (or none if the change is already
+/// there) with one audit entry, on whatever is stored; the numbers of the
+/// switch's conditions survive exactly.
+async fn shortcuts(storage: &dyn Storage, s: &str) {
+    let entries = || async { storage.history(None, usize::MAX).await.unwrap().len() };
+    let two = Shortcut::Allow(vec!["a".into(), "b".into()]);
+    let created = storage.apply_shortcut(s, ACTOR, &two, None).await.unwrap();
+    assert!(created.exact);
+    assert_eq!(
+        (
+            created.switch.version,
+            created.switch.state,
+            created.switch.users.len()
+        ),
+        (1, State::Selective, 2),
+        "a shortcut on a missing switch creates it, selective, at version 1"
+    );
+    let numbers = vec![
+        Condition::new("User", "big", Operator::equals(i64::MAX)).unwrap(),
+        Condition::new("User", "sum", Operator::less_than(0.1 + 0.2)).unwrap(),
+        Condition::new(
+            "User",
+            "odd",
+            Operator::more_than(-9_007_199_254_740_993i64),
+        )
+        .unwrap(),
+    ];
+    let mut expected = created.switch.clone();
+    expected.conditions = numbers.clone();
+    expected = storage.update(s, ACTOR, expected).await.unwrap().1;
+    let keeps_history = entries().await > 0;
+    let many: Vec<String> = (0..1000).map(|i| format!("id-{i}")).collect();
+    let steps = [
+        Shortcut::State(State::Global),
+        Shortcut::State(State::Global),
+        Shortcut::Toggle,
+        Shortcut::Toggle,
+        Shortcut::Percentage(30),
+        Shortcut::Percentage(30),
+        Shortcut::Percentage(40),
+        Shortcut::AddCondition(Condition::identity(Operator::matches("^staff-").unwrap())),
+        Shortcut::AddCondition(Condition::identity(Operator::matches("^staff-").unwrap())),
+        Shortcut::Allow(vec!["b".into(), "c".into(), "c".into()]),
+        Shortcut::Allow(vec!["a".into()]),
+        Shortcut::Disallow(vec!["a".into(), "z".into()]),
+        Shortcut::Allow(many.clone()),
+        Shortcut::Disallow(many),
+        Shortcut::State(State::Disabled),
+    ];
+    for (i, shortcut) in steps.iter().enumerate() {
+        let before = entries().await;
+        let mut next = expected.clone();
+        shortcut.apply(&mut next);
+        let changed = next != expected;
+        if changed {
+            next.version += 1;
+        }
+        // Half the calls give the caller's copy, as a manager does.
+        let known = (i % 2 == 1).then_some(&expected);
+        let applied = storage
+            .apply_shortcut(s, ACTOR, shortcut, known)
+            .await
+            .unwrap();
+        assert!(applied.exact);
+        assert_eq!(
+            applied.switch, next,
+            "{shortcut:?} returns the switch as stored"
+        );
+        assert_eq!(
+            storage.get(s).await.unwrap().as_ref(),
+            Some(&next),
+            "{shortcut:?} stores what the shortcut implies"
+        );
+        if keeps_history {
+            let after = storage.history(Some(s), usize::MAX).await.unwrap();
+            assert_eq!(
+                entries().await,
+                before + usize::from(changed),
+                "{shortcut:?}: one audit entry per write, none without one"
+            );
+            let entry = &after[0];
+            if changed {
+                assert_eq!(
+                    entry.version, next.version,
+                    "{shortcut:?}: the entry's version"
+                );
+                match shortcut {
+                    Shortcut::Allow(ids) => {
+                        assert_eq!(entry.action, Action::Allowed);
+                        let users = entry.users.as_ref().unwrap();
+                        let added = ids.iter().filter(|id| !expected.users.contains(id));
+                        let added: std::collections::BTreeSet<&String> = added.collect();
+                        assert_eq!(users.added_count, added.len(), "only the ids it added");
+                    }
+                    Shortcut::Disallow(_) => {
+                        assert_eq!(entry.action, Action::Disallowed);
+                        let removed = expected.users.len() - next.users.len();
+                        assert_eq!(entry.users.as_ref().unwrap().removed_count, removed);
+                    }
+                    _ => {
+                        assert_eq!(entry.action, Action::Updated);
+                        assert!(
+                            !entry.changes.is_empty(),
+                            "{shortcut:?}: the entry says what changed"
+                        );
+                    }
+                }
+            }
+        }
+        expected = next;
+    }
+    assert_eq!(
+        storage.get(s).await.unwrap().unwrap().conditions[..3],
+        numbers[..],
+        "the conditions' numbers survive every shortcut exactly"
+    );
+    storage.remove_tree(s, ACTOR).await.unwrap();
 }

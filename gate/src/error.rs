@@ -96,6 +96,19 @@ pub enum Error {
         /// The version stored now.
         found: u64,
     },
+    /// A read-modify-write (`modify`) gave up: another writer changed the
+    /// switch between each of its reads and writes. Nothing was written by
+    /// this call.
+    #[error("{operation} gave up on switch {name:?} after {attempts} attempts: other writers changed it between each read and write, and this call wrote nothing; call it again, or make the change with a rollout shortcut (allow, set_percentage, enable, …), which never conflicts")]
+    Contended {
+        /// The switch's name.
+        name: String,
+        /// What gave up (`modify`, or a shortcut on a storage that has no
+        /// atomic form of it).
+        operation: &'static str,
+        /// How many times it read and tried to write.
+        attempts: usize,
+    },
     /// JSON that does not describe a valid switch or condition.
     #[error("invalid JSON for {what}: {reason}")]
     InvalidJson {

@@ -142,7 +142,7 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 impl HistoryEntry {
-    fn new(actor: &str, key: &str, action: Action) -> Self {
+    pub(crate) fn new(actor: &str, key: &str, action: Action) -> Self {
         HistoryEntry {
             actor: actor.to_owned(),
             at: now_ms(),

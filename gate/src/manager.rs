@@ -21,14 +21,14 @@ use crate::signals::{
     SwitchUpdated,
 };
 use crate::storage::{
-    key_of, split_key, MemoryStorage, Record, ReplicaSource, Storage, SyncStatus, UsersChanged,
+    key_of, split_key, MemoryStorage, Record, ReplicaSource, Shortcut, Storage, SyncStatus,
     WriteOutcome,
 };
 use crate::switch::{parent_of, validate_name, validate_namespace, State, Switch};
 use crate::testing::Overrides;
 
 /// How many times `modify` retries after a conflict before giving up.
-const MODIFY_ATTEMPTS: usize = 64;
+pub(crate) const MODIFY_ATTEMPTS: usize = 64;
 
 type Namespace = FxHashMap<Arc<str>, Arc<Switch>>;
 
@@ -1197,9 +1197,16 @@ impl Manager {
                 Err(e) => return Err(e),
             }
         }
-        Err(last_error.unwrap_or(Error::NotFound {
-            name: name.to_owned(),
-        }))
+        match last_error {
+            Some(Error::NotFound { .. }) | None => Err(Error::NotFound {
+                name: name.to_owned(),
+            }),
+            Some(_) => Err(Error::Contended {
+                name: name.to_owned(),
+                operation: "modify",
+                attempts: MODIFY_ATTEMPTS,
+            }),
+        }
     }
 
     /// Removes `name` and all its descendants (`name:…`); returns what was
@@ -1226,6 +1233,33 @@ impl Manager {
     }
 
     // ----- the rollout shortcuts ----------------------------------------
+    //
+    // Each is one atomic operation in the storage
+    // (`Storage::apply_shortcut`): it applies to the switch as stored at
+    // that moment, so two writers never conflict and none is lost, and
+    // the replica is updated from what the write returns.
+
+    /// Applies `shortcut` to `name` in the storage, and the result to the
+    /// replica.
+    async fn shortcut(&self, name: &str, shortcut: Shortcut) -> Result<Switch, Error> {
+        validate_name(name)?;
+        if shortcut.ids().is_none() {
+            // The rule it adds (a regex, a percentage) is checked here,
+            // before anything is written.
+            shortcut.created(name).validate()?;
+        }
+        let key = self.key(name);
+        let known = self.shared.replica_switch(&key);
+        let applied = self
+            .shared
+            .storage
+            .apply_shortcut(&key, &self.actor, &shortcut, known.as_deref())
+            .await?;
+        if applied.exact {
+            self.applied(key, applied.switch.clone());
+        }
+        Ok(applied.switch)
+    }
 
     /// Makes the switch selective (its users and rules apply), creating it
     /// if needed.
@@ -1234,8 +1268,7 @@ impl Manager {
     ///
     /// A name or storage error.
     pub async fn enable(&self, name: &str) -> Result<Switch, Error> {
-        self.read_modify_write(name, true, |s| s.state = State::Selective)
-            .await
+        self.shortcut(name, Shortcut::State(State::Selective)).await
     }
 
     /// Makes the switch global (on for everybody), creating it if needed.
@@ -1244,8 +1277,7 @@ impl Manager {
     ///
     /// A name or storage error.
     pub async fn enable_for_all(&self, name: &str) -> Result<Switch, Error> {
-        self.read_modify_write(name, true, |s| s.state = State::Global)
-            .await
+        self.shortcut(name, Shortcut::State(State::Global)).await
     }
 
     /// Disables the switch (rules are kept), creating it if needed.
@@ -1254,8 +1286,7 @@ impl Manager {
     ///
     /// A name or storage error.
     pub async fn disable(&self, name: &str) -> Result<Switch, Error> {
-        self.read_modify_write(name, true, |s| s.state = State::Disabled)
-            .await
+        self.shortcut(name, Shortcut::State(State::Disabled)).await
     }
 
     /// Turns an enabled switch off, and a disabled one on: selective if it
@@ -1266,15 +1297,7 @@ impl Manager {
     ///
     /// A name or storage error.
     pub async fn toggle(&self, name: &str) -> Result<Switch, Error> {
-        self.read_modify_write(name, true, |s| {
-            // A switch not stored yet (version 0) counts as disabled.
-            s.state = if s.version == 0 || s.state == State::Disabled {
-                toggled_on(s)
-            } else {
-                State::Disabled
-            };
-        })
-        .await
+        self.shortcut(name, Shortcut::Toggle).await
     }
 
     /// Sets the identity percentage (`0..=100`): the identities whose
@@ -1287,131 +1310,72 @@ impl Manager {
     /// [`Error::InvalidPercentage`] above 100, a name or storage error.
     pub async fn set_percentage(&self, name: &str, percentage: u32) -> Result<Switch, Error> {
         let p = check_percentage(percentage)?;
-        self.read_modify_write(name, true, |s| {
-            let condition = Condition::identity(Operator::Percent(p));
-            let existing = s.conditions.iter_mut().find(|c| {
-                c.argument == Argument::Identity
-                    && !c.negative
-                    && matches!(c.operator, Operator::Percent(_))
-            });
-            match existing {
-                Some(c) => *c = condition,
-                None => s.conditions.push(condition),
-            }
-        })
-        .await
+        self.shortcut(name, Shortcut::Percentage(p)).await
     }
 
     /// Adds `id` to the allow-list (creating the switch, selective, if
     /// needed). On Redis this is one `SADD`, not a rewrite of the switch.
+    /// For several ids use [`allow_all`](Self::allow_all): one write.
     ///
     /// # Errors
     ///
     /// A name or storage error.
     pub async fn allow(&self, name: &str, id: impl fmt::Display) -> Result<Switch, Error> {
-        self.change_users(name, id.to_string(), true).await
+        self.allow_all(name, [id]).await
+    }
+
+    /// Adds every id of `ids` to the allow-list in one write, with one
+    /// audit entry (creating the switch, selective, if needed). Ids
+    /// already there are left alone; if all are, nothing is written.
+    ///
+    /// # Errors
+    ///
+    /// A name or storage error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// let manager = gate::Manager::in_memory();
+    /// let beta = manager.allow_all("beta", ["alice", "bob", "carol"]).await?;
+    /// assert_eq!((beta.users.len(), beta.version), (3, 1));
+    /// assert_eq!(manager.history(Some("beta"), 10).await?.len(), 1);
+    /// # Ok::<_, gate::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn allow_all<I>(&self, name: &str, ids: I) -> Result<Switch, Error>
+    where
+        I: IntoIterator,
+        I::Item: fmt::Display,
+    {
+        let ids = ids.into_iter().map(|id| id.to_string()).collect();
+        self.shortcut(name, Shortcut::Allow(ids)).await
     }
 
     /// Removes `id` from the allow-list (creating the switch if needed).
+    /// For several ids use [`disallow_all`](Self::disallow_all).
     ///
     /// # Errors
     ///
     /// A name or storage error.
     pub async fn disallow(&self, name: &str, id: impl fmt::Display) -> Result<Switch, Error> {
-        self.change_users(name, id.to_string(), false).await
+        self.disallow_all(name, [id]).await
     }
 
-    async fn change_users(&self, name: &str, id: String, add: bool) -> Result<Switch, Error> {
-        validate_name(name)?;
-        let key = self.key(name);
-        let ids = [id];
-        for _ in 0..MODIFY_ATTEMPTS {
-            let storage = &self.shared.storage;
-            let in_place = if add {
-                storage.add_users(&key, &self.actor, &ids)
-            } else {
-                storage.remove_users(&key, &self.actor, &ids)
-            };
-            let Some(in_place) = in_place else {
-                break;
-            };
-            match in_place.await {
-                Ok(changed) => return self.applied_users(&key, &ids, add, changed).await,
-                Err(Error::NotFound { .. }) => {
-                    let mut fresh = Switch::new(name).state(State::Selective);
-                    if add {
-                        fresh.users.insert(ids[0].as_str());
-                    }
-                    match storage.insert(&key, &self.actor, fresh).await {
-                        Ok(stored) => {
-                            self.applied(key.clone(), stored.clone());
-                            return Ok(stored);
-                        }
-                        Err(Error::AlreadyExists { .. }) => continue,
-                        Err(e) => return Err(e),
-                    }
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let id = &ids[0];
-        self.read_modify_write(name, true, |s| {
-            if add {
-                s.users.insert(id.as_str());
-            } else {
-                s.users.remove(id);
-            }
-        })
-        .await
-    }
-
-    /// Brings the replica up to date after an in-place allow-list change.
-    async fn applied_users(
-        &self,
-        key: &str,
-        ids: &[String],
-        add: bool,
-        changed: UsersChanged,
-    ) -> Result<Switch, Error> {
-        let known = self.shared.replica_switch(key);
-        if let Some(known) =
-            known.filter(|k| changed.changed == 0 || k.version + 1 == changed.version)
-        {
-            if changed.changed == 0 && known.version == changed.version {
-                return Ok(Switch::clone(&known));
-            }
-            if changed.changed > 0 {
-                let mut next = Switch::clone(&known);
-                for id in ids {
-                    if add {
-                        next.users.insert(id.as_str());
-                    } else {
-                        next.users.remove(id);
-                    }
-                }
-                next.version = changed.version;
-                self.applied(key.to_owned(), next.clone());
-                return Ok(next);
-            }
-        }
-        // The replica is behind: read the switch as stored.
-        let stored = self
-            .shared
-            .storage
-            .get(key)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                name: split_key(key).1.to_owned(),
-            })?;
-        self.shared.apply(
-            vec![Apply::Upsert {
-                key: key.to_owned(),
-                switch: stored.clone(),
-                authoritative: true,
-            }],
-            Origin::Local,
-        );
-        Ok(stored)
+    /// Removes every id of `ids` from the allow-list in one write, with
+    /// one audit entry (creating the switch if needed); nothing is written
+    /// if none was there.
+    ///
+    /// # Errors
+    ///
+    /// A name or storage error.
+    pub async fn disallow_all<I>(&self, name: &str, ids: I) -> Result<Switch, Error>
+    where
+        I: IntoIterator,
+        I::Item: fmt::Display,
+    {
+        let ids = ids.into_iter().map(|id| id.to_string()).collect();
+        self.shortcut(name, Shortcut::Disallow(ids)).await
     }
 
     /// Turns the switch on for identities matching `regex` (an identity
@@ -1422,19 +1386,6 @@ impl Manager {
     /// [`Error::InvalidRegex`], a name or storage error.
     pub async fn allow_matching(&self, name: &str, regex: &str) -> Result<Switch, Error> {
         let condition = Condition::identity(Operator::matches(regex)?);
-        self.read_modify_write(name, true, |s| {
-            if !s.conditions.contains(&condition) {
-                s.conditions.push(condition.clone());
-            }
-        })
-        .await
-    }
-}
-
-fn toggled_on(s: &Switch) -> State {
-    if s.users.is_empty() && s.conditions.is_empty() {
-        State::Global
-    } else {
-        State::Selective
+        self.shortcut(name, Shortcut::AddCondition(condition)).await
     }
 }

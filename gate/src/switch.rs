@@ -141,7 +141,12 @@ fn one() -> u32 {
 ///
 /// Build one with [`Switch::new`] and the chained setters, then hand it to
 /// [`Manager::register`](crate::Manager::register). Its JSON form (field
-/// names are stable) is what storages and tools exchange.
+/// names are stable) is what storages and tools exchange. It is canonical:
+/// compact, fields in the order below (`name`, `state`, `compounded`,
+/// `concent`, `conditions` first), each condition as
+/// [`Condition`]'s form; the Redis storage's shortcuts rely on it to edit
+/// a stored record as text (a record in another form is rewritten in
+/// this one).
 ///
 /// # Examples
 ///
@@ -461,4 +466,26 @@ pub(crate) fn validate_namespace(ns: &str) -> Result<(), Error> {
         return invalid("control characters are not allowed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operator::Operator;
+
+    /// The Redis shortcut script finds the state and the conditions of a
+    /// stored record by this layout: changing it sends every shortcut on
+    /// Redis down the slow read-modify-write path.
+    #[test]
+    fn the_json_form_starts_with_name_state_compounded_concent_conditions() {
+        let switch = Switch::new("a\"b")
+            .state(State::Global)
+            .condition(Condition::identity(Operator::Percent(5)))
+            .allow("x")
+            .label("L");
+        assert_eq!(
+            switch.to_json(),
+            r#"{"name":"a\"b","state":"global","compounded":false,"concent":true,"conditions":[{"argument":"@id","attribute":"","operator":{"percent":5},"negative":false}],"users":["x"],"variants":[],"label":"L","version":0}"#
+        );
+    }
 }

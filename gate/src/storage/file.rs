@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::memory::Book;
-use super::{split_key, BatchWrite, BoxFuture, Record, Storage};
+use super::{split_key, AppliedShortcut, BatchWrite, BoxFuture, Record, Shortcut, Storage};
 use crate::error::Error;
 use crate::history::{self, HistoryEntry};
 use crate::switch::Switch;
@@ -246,6 +246,21 @@ impl Storage for FileStorage {
         let actor = actor.to_owned();
         // One lock, one file write: a failed check writes nothing.
         self.blocking(move |s| s.locked(|book| book.batch(&actor, writes)))
+    }
+
+    fn apply_shortcut<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+        shortcut: &'a Shortcut,
+        _known: Option<&'a Switch>,
+    ) -> BoxFuture<'a, Result<AppliedShortcut, Error>> {
+        let (key, actor, shortcut) = (key.to_owned(), actor.to_owned(), shortcut.clone());
+        // One lock, one file write (none if nothing changes).
+        self.blocking(move |s| {
+            s.locked(|book| book.apply_shortcut(&key, &actor, &shortcut))
+                .map(AppliedShortcut::exact)
+        })
     }
 
     fn history<'a>(

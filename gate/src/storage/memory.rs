@@ -3,7 +3,9 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::{in_tree, split_key, BatchWrite, BoxFuture, Record, Storage};
+use super::{
+    in_tree, split_key, AppliedShortcut, BatchWrite, BoxFuture, Record, Shortcut, Storage,
+};
 use crate::error::Error;
 use crate::history::{self, HistoryEntry, DEFAULT_HISTORY_CAPACITY};
 use crate::switch::Switch;
@@ -78,6 +80,32 @@ impl Book {
         let previous = std::mem::replace(stored, switch.clone());
         self.record(HistoryEntry::updated(actor, key, &previous, &switch));
         Ok((previous, switch))
+    }
+
+    /// Applies a shortcut to the switch as stored (creating it if
+    /// missing): one write and one entry, or none if nothing changes.
+    pub(crate) fn apply_shortcut(
+        &mut self,
+        key: &str,
+        actor: &str,
+        shortcut: &Shortcut,
+    ) -> Result<Switch, Error> {
+        let Some(stored) = self.switches.get(key) else {
+            let fresh = shortcut.created(split_key(key).1);
+            fresh.validate()?;
+            return self.insert(key, actor, fresh);
+        };
+        let mut next = stored.clone();
+        shortcut.apply(&mut next);
+        if next == *stored {
+            return Ok(next);
+        }
+        next.validate()?;
+        next.version += 1;
+        let entry = shortcut.entry(actor, key, stored, &next);
+        self.switches.insert(key.to_owned(), next.clone());
+        self.record(entry);
+        Ok(next)
     }
 
     pub(crate) fn remove_tree(&mut self, root: &str, actor: &str) -> Vec<Record> {
@@ -198,6 +226,17 @@ impl Storage for MemoryStorage {
     ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
         let result = self.locked().batch(actor, writes);
         Box::pin(async move { result })
+    }
+
+    fn apply_shortcut<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+        shortcut: &'a Shortcut,
+        _known: Option<&'a Switch>,
+    ) -> BoxFuture<'a, Result<AppliedShortcut, Error>> {
+        let result = self.locked().apply_shortcut(key, actor, shortcut);
+        Box::pin(async move { result.map(AppliedShortcut::exact) })
     }
 
     fn history<'a>(

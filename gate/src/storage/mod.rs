@@ -14,11 +14,13 @@ mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+mod shortcut;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisBuilder, RedisStorage};
 pub use file::FileStorage;
 pub use memory::MemoryStorage;
+pub use shortcut::Shortcut;
 
 /// A boxed, sendable future, as storages return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -61,13 +63,40 @@ pub enum ReplicaSource {
     Empty,
 }
 
-/// The outcome of [`Storage::add_users`] / [`Storage::remove_users`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UsersChanged {
-    /// The switch's version after the call.
-    pub version: u64,
-    /// The ids that were actually added (or removed); 0 means no write.
-    pub changed: usize,
+/// The outcome of [`Storage::apply_shortcut`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AppliedShortcut {
+    /// The switch as stored after the change, at its new version (or at
+    /// its version before, if the change was already there and nothing
+    /// was written).
+    pub switch: Switch,
+    /// Whether `switch.users` is exactly the stored allow-list. `false`
+    /// only when the storage could not tell without reading a large list
+    /// again (Redis: more than 100,000 ids, changed by another writer
+    /// since the caller's copy): `switch.users` is then the caller's copy
+    /// with this change applied, and the manager leaves its replica to the
+    /// change feed.
+    pub exact: bool,
+}
+
+impl AppliedShortcut {
+    /// The switch as stored, allow-list included.
+    pub fn exact(switch: Switch) -> Self {
+        AppliedShortcut {
+            switch,
+            exact: true,
+        }
+    }
+
+    /// The switch as stored, except that its allow-list is the caller's
+    /// copy with the change applied (see [`exact`](Self::exact)).
+    pub fn inexact(switch: Switch) -> Self {
+        AppliedShortcut {
+            switch,
+            exact: false,
+        }
+    }
 }
 
 /// What became of a write, by its operation id: the answer of
@@ -93,7 +122,9 @@ pub enum WriteOutcome {
 /// Implementations must make every write atomic and versioned: `insert`
 /// stores version 1, `update` stores `version + 1` only if the stored
 /// version still equals the switch's `version`, else fails with
-/// [`Error::Conflict`]. Every write records a [`HistoryEntry`] naming
+/// [`Error::Conflict`]; `apply_shortcut` changes whatever is stored, with
+/// no version to match, so it never conflicts. Every write records a
+/// [`HistoryEntry`] naming
 /// `actor`, atomically with the write where the storage allows it. The
 /// manager's conformance suite ([`crate::testing::conformance`]) checks
 /// these rules.
@@ -153,29 +184,36 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         actor: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Record>, Error>>;
 
-    /// Adds `ids` to the allow-list of the switch at `key` in place (one
-    /// `SADD` on Redis, not a rewrite of the switch). `None`: the storage
-    /// has no such operation and the manager uses `update` instead.
-    fn add_users<'a>(
+    /// Applies a rollout shortcut to the switch at `key` as stored right
+    /// now, as one atomic write (one audit entry, the version bumped once),
+    /// creating the switch (selective) if it is missing, and writing
+    /// nothing if the change is already there. Two writers never conflict.
+    ///
+    /// `known` is the caller's copy of the switch, if it has one (its
+    /// replica's): a storage may use it instead of sending back an
+    /// allow-list the caller already has.
+    ///
+    /// The default reads, applies and updates, retrying when another
+    /// writer got in between (so it can give up with
+    /// [`Error::Contended`]); the memory, file and Redis storages apply it
+    /// atomically.
+    ///
+    /// # Errors
+    ///
+    /// A validation error of the changed switch, or a storage error.
+    fn apply_shortcut<'a>(
         &'a self,
         key: &'a str,
         actor: &'a str,
-        ids: &'a [String],
-    ) -> Option<BoxFuture<'a, Result<UsersChanged, Error>>> {
-        let _ = (key, actor, ids);
-        None
-    }
-
-    /// Removes `ids` from the allow-list in place; see
-    /// [`add_users`](Storage::add_users).
-    fn remove_users<'a>(
-        &'a self,
-        key: &'a str,
-        actor: &'a str,
-        ids: &'a [String],
-    ) -> Option<BoxFuture<'a, Result<UsersChanged, Error>>> {
-        let _ = (key, actor, ids);
-        None
+        shortcut: &'a Shortcut,
+        known: Option<&'a Switch>,
+    ) -> BoxFuture<'a, Result<AppliedShortcut, Error>> {
+        let _ = known;
+        Box::pin(async move {
+            shortcut::read_modify_write(self, key, actor, shortcut)
+                .await
+                .map(AppliedShortcut::exact)
+        })
     }
 
     /// The newest `limit` entries of the audit trail, newest first, about

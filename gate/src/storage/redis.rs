@@ -27,11 +27,11 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    in_tree, split_key, BatchWrite, BoxFuture, Record, ReplicaSource, Storage, SyncStatus,
-    UsersChanged, WriteOutcome,
+    in_tree, shortcut, split_key, AppliedShortcut, BatchWrite, BoxFuture, Record, ReplicaSource,
+    Shortcut, Storage, SyncStatus, WriteOutcome,
 };
 use crate::error::Error;
-use crate::history::{now_ms, HistoryEntry, DEFAULT_HISTORY_CAPACITY, LISTED_IDS};
+use crate::history::{now_ms, Action, HistoryEntry, DEFAULT_HISTORY_CAPACITY, LISTED_IDS};
 use crate::manager::{Apply, Manager, Shared};
 use crate::signals::{Origin, RecordSkipped};
 use crate::switch::{Switch, Users};
@@ -87,35 +87,158 @@ redis.call('PUBLISH', ARGV[3], cjson.encode({op = 'put', key = ARGV[1], version 
 return {0, v}
 ";
 
+// A rollout shortcut, applied to the switch as stored: never a conflict.
 // KEYS: switches, versions, users, history
-// ARGV: key, channel, 'allow' | 'disallow', entry without its closing
-//       brace (the script adds the version and the ids it changed), cap,
-//       listed ids (how many an entry lists), ids...
-const USERS: &str = r#"
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {1, 0, 0} end
+// ARGV: key, channel, op ('state' | 'toggle' | 'percent' | 'condition' |
+//       'allow' | 'disallow'), operand (the state, or the condition's
+//       JSON), the record's canonical start ('{"name":<name>,"state":"'),
+//       the record and the audit entry if the switch is created, the
+//       entry of a change without its closing brace (the script adds the
+//       version and what changed), cap, listed ids, the caller's version
+//       ('' if none), users limit, ids...
+// The record is edited as text: the state's value, or one element of the
+// conditions array spliced in or replaced. Nothing else is decoded and
+// encoded again, so every number keeps its exact digits (cjson would turn
+// them into doubles with 14 significant digits). A record not in the form
+// gate writes answers {2}: the caller falls back to read-modify-write.
+// Replies {status (0 applied, 1 created, 2 fall back), version before,
+// version after, record, users mode, users}: mode 0 when the caller's
+// version was the one changed (it applies the change to its own copy),
+// 1 with the whole allow-list, 2 when that list is over the limit.
+const SHORTCUT: &str = r#"
+local key, op, operand = ARGV[1], ARGV[3], ARGV[4]
+local json = redis.call('HGET', KEYS[1], key)
+if not json then
+  redis.call('HSET', KEYS[1], key, ARGV[6])
+  redis.call('HDEL', KEYS[2], key)
+  local v = redis.call('HINCRBY', KEYS[2], key, 1)
+  redis.call('UNLINK', KEYS[3])
+  if op == 'allow' then
+    for i = 13, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+  end
+  redis.call('LPUSH', KEYS[4], ARGV[7])
+  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[9]) - 1)
+  redis.call('PUBLISH', ARGV[2], cjson.encode({op = 'put', key = key, version = v}))
+  return {1, 0, v, ARGV[6], 0, {}}
+end
+local fallback = {2, 0, 0, '', 0, {}}
+-- Checked before anything is written: a script that fails midway is not
+-- rolled back.
+local before = tonumber(redis.call('HGET', KEYS[2], key) or '0')
+local users_type = redis.call('TYPE', KEYS[3]).ok
+if not before or (users_type ~= 'set' and users_type ~= 'none') then return fallback end
+local start = ARGV[5]
+if string.sub(json, 1, #start) ~= start then return fallback end
+local ok, record = pcall(cjson.decode, json)
+if not ok or type(record) ~= 'table' then return fallback end
+local state_end = string.find(json, '"', #start + 1, true)
+if not state_end then return fallback end
+local state = string.sub(json, #start + 1, state_end - 1)
+if record.state ~= state or (state ~= 'disabled' and state ~= 'selective' and state ~= 'global') then
+  return fallback
+end
+local conditions = record.conditions
+if type(conditions) ~= 'table' then conditions = {} end
+local after = json
+local change = nil
 local changed = {}
-for i = 7, #ARGV do
-  local n
-  if ARGV[3] == 'allow' then n = redis.call('SADD', KEYS[3], ARGV[i])
-  else n = redis.call('SREM', KEYS[3], ARGV[i]) end
-  if n == 1 then table.insert(changed, ARGV[i]) end
-end
-local v
-if #changed > 0 then
-  v = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
-  local listed = {}
-  for i = 1, math.min(#changed, tonumber(ARGV[6])) do listed[i] = changed[i] end
-  local side = 'removed'
-  if ARGV[3] == 'allow' then side = 'added' end
-  local entry = ARGV[4] .. ',"version":' .. v .. ',"users":{"' .. side .. '":' ..
-    cjson.encode(listed) .. ',"' .. side .. '_count":' .. #changed .. '}}'
-  redis.call('LPUSH', KEYS[4], entry)
-  redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]) - 1)
-  redis.call('PUBLISH', ARGV[2], cjson.encode({op = ARGV[3], key = ARGV[1], version = v, ids = changed}))
+if op == 'allow' or op == 'disallow' then
+  for i = 13, #ARGV do
+    local n
+    if op == 'allow' then n = redis.call('SADD', KEYS[3], ARGV[i])
+    else n = redis.call('SREM', KEYS[3], ARGV[i]) end
+    if n == 1 then table.insert(changed, ARGV[i]) end
+  end
+elseif op == 'state' or op == 'toggle' then
+  local to = operand
+  if op == 'toggle' then
+    if state ~= 'disabled' then to = 'disabled'
+    elseif #conditions == 0 and redis.call('SCARD', KEYS[3]) == 0 then to = 'global'
+    else to = 'selective' end
+  end
+  if to ~= state then
+    after = start .. to .. string.sub(json, state_end)
+    change = '"state":{"previous":"' .. state .. '","current":"' .. to .. '"}'
+  end
 else
-  v = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+  local _, open = string.find(json, '^","compounded":%a+,"concent":%a+,"conditions":%[', state_end)
+  if not open then return fallback end
+  -- The elements of the conditions array, as [first, last] byte spans:
+  -- jumps from bracket to bracket, over strings.
+  local spans, close = {}, nil
+  local depth, first, i = 0, 0, open + 1
+  while not close do
+    local j = string.find(json, '[%[%]{}"]', i)
+    if not j then return fallback end
+    local c = string.byte(json, j)
+    i = j + 1
+    if c == 34 then
+      while true do
+        local q = string.find(json, '["\\]', i)
+        if not q then return fallback end
+        if string.byte(json, q) == 92 then i = q + 2 else i = q + 1 break end
+      end
+    elseif c == 123 or c == 91 then
+      if depth == 0 then first = j end
+      depth = depth + 1
+    elseif depth == 0 then
+      close = j
+    else
+      depth = depth - 1
+      if depth == 0 then table.insert(spans, {first, j}) end
+    end
+  end
+  if not close or #spans ~= #conditions then return fallback end
+  local at = nil
+  if op == 'percent' then
+    for i, c in ipairs(conditions) do
+      if type(c) == 'table' and c.argument == '@id' and c.negative ~= true
+        and type(c.operator) == 'table' and c.operator.percent ~= nil then
+        at = spans[i]
+        break
+      end
+    end
+  else
+    -- An equal condition (as gate writes it) is not added again.
+    for _, span in ipairs(spans) do
+      if string.sub(json, span[1], span[2]) == operand then at = span end
+    end
+  end
+  if at then
+    if string.sub(json, at[1], at[2]) ~= operand then
+      after = string.sub(json, 1, at[1] - 1) .. operand .. string.sub(json, at[2] + 1)
+    end
+  elseif #spans == 0 then
+    after = string.sub(json, 1, close - 1) .. operand .. string.sub(json, close)
+  else
+    after = string.sub(json, 1, close - 1) .. ',' .. operand .. string.sub(json, close)
+  end
+  if after ~= json then
+    local closed = close + #after - #json
+    change = '"conditions":{"previous":' .. string.sub(json, open, close) ..
+      ',"current":' .. string.sub(after, open, closed) .. '}'
+  end
 end
-return {0, v, #changed}
+local v = before
+if change then
+  redis.call('HSET', KEYS[1], key, after)
+  v = redis.call('HINCRBY', KEYS[2], key, 1)
+  redis.call('LPUSH', KEYS[4], ARGV[8] .. ',"version":' .. v .. ',"changes":{' .. change .. '}}')
+  redis.call('PUBLISH', ARGV[2], cjson.encode({op = 'put', key = key, version = v, users = false}))
+elseif #changed > 0 then
+  v = redis.call('HINCRBY', KEYS[2], key, 1)
+  local listed = {}
+  for i = 1, math.min(#changed, tonumber(ARGV[10])) do listed[i] = changed[i] end
+  local side = 'removed'
+  if op == 'allow' then side = 'added' end
+  redis.call('LPUSH', KEYS[4], ARGV[8] .. ',"version":' .. v .. ',"users":{"' .. side .. '":' ..
+    cjson.encode(listed) .. ',"' .. side .. '_count":' .. #changed .. '}}')
+  redis.call('PUBLISH', ARGV[2], cjson.encode({op = op, key = key, version = v, ids = changed}))
+end
+if v ~= before then redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[9]) - 1) end
+if ARGV[11] ~= '' and tonumber(ARGV[11]) == before then return {0, before, v, after, 0, {}} end
+if redis.call('SCARD', KEYS[3]) > tonumber(ARGV[12]) then return {0, before, v, after, 2, {}} end
+return {0, before, v, after, 1, redis.call('SMEMBERS', KEYS[3])}
 "#;
 
 // KEYS: switches, versions, history
@@ -210,6 +333,11 @@ const STAGE_TTL_SECONDS: i64 = 600;
 /// Allow-lists up to this size are read with one `SMEMBERS`; larger ones
 /// with `SSCAN` pages, so no single reply outlasts the timeout.
 const READ_WHOLE: usize = 100_000;
+/// A shortcut sends the allow-list back (for the caller's replica) up to
+/// this size; the guard keeps that answer with the operation's record for
+/// an hour, so it stays small. A larger list reaches the replica through
+/// the change notification.
+const SHORTCUT_USERS_BACK: usize = 10_000;
 /// Ids asked for per `SSCAN` page.
 const SCAN_PAGE: usize = 50_000;
 /// How often a following node asks Redis whether it still answers; with
@@ -297,7 +425,7 @@ impl Keys {
 struct Scripts {
     insert: redis::Script,
     update: redis::Script,
-    users: redis::Script,
+    shortcut: redis::Script,
     remove_tree: redis::Script,
     batch: redis::Script,
     outcome: redis::Script,
@@ -635,6 +763,57 @@ impl RedisStorage {
         Ok(switch)
     }
 
+    /// [`parse`](Self::parse), taking every condition equal to one of
+    /// `reference`'s (the caller's copy) from it instead of building it
+    /// again: a shortcut's answer does not recompile the regexes of a
+    /// switch the caller already has.
+    fn parse_reusing(
+        key: &str,
+        json: &str,
+        version: u64,
+        users: Users,
+        reference: Option<&Switch>,
+    ) -> Result<Switch, Error> {
+        use serde_json::Value as Json;
+        let Some(reference) = reference.filter(|r| !r.conditions.is_empty()) else {
+            return Self::parse(key, json, version, users);
+        };
+        let invalid = |e: serde_json::Error| Error::InvalidJson {
+            what: format!("switch {key:?}"),
+            reason: e.to_string(),
+        };
+        let mut value: Json = serde_json::from_str(json).map_err(invalid)?;
+        let raw = match value.get_mut("conditions") {
+            Some(Json::Array(raw)) => std::mem::take(raw),
+            _ => return Self::parse(key, json, version, users),
+        };
+        // Keyed by their JSON text as values (object keys sorted).
+        let known: HashMap<String, &crate::condition::Condition> = reference
+            .conditions
+            .iter()
+            .filter_map(|c| serde_json::to_value(c).ok().map(|v| (v.to_string(), c)))
+            .collect();
+        let mut conditions = Vec::with_capacity(raw.len());
+        for condition in raw {
+            conditions.push(match known.get(&condition.to_string()) {
+                Some(same) => (*same).clone(),
+                None => serde_json::from_value(condition).map_err(invalid)?,
+            });
+        }
+        let mut switch: Switch = serde_json::from_value(value).map_err(invalid)?;
+        switch.conditions = conditions;
+        switch.validate()?;
+        if switch.name != split_key(key).1 {
+            return Err(Error::InvalidJson {
+                what: format!("switch {key:?}"),
+                reason: format!("the record is named {:?}", switch.name),
+            });
+        }
+        switch.version = version;
+        switch.users = users;
+        Ok(switch)
+    }
+
     /// A large allow-list, page by page (each page within the timeout).
     async fn scan_users(&self, key: &str, expected: usize) -> Result<Users, Error> {
         let mut connection = self.connection.clone();
@@ -937,20 +1116,58 @@ impl RedisStorage {
         }
     }
 
-    async fn users_script(
+    /// A shortcut as one script run; `None` if the record is not in the
+    /// form gate writes (the caller then reads, changes and updates it).
+    async fn shortcut_script(
         &self,
         key: &str,
         actor: &str,
-        ids: &[String],
-        add: bool,
-    ) -> Result<UsersChanged, Error> {
-        let op = self.op(if add { "allow" } else { "disallow" }, split_key(key).1);
-        // The script adds the version and the ids it changed.
-        let mut entry = HistoryEntry::allow_list(actor, key, add);
-        entry.op = Some(op.id.clone());
+        shortcut: &Shortcut,
+        known: Option<&Switch>,
+    ) -> Result<Option<AppliedShortcut>, Error> {
+        let name = split_key(key).1;
+        let (op, operand) = match shortcut {
+            Shortcut::State(state) => ("state", state.to_string()),
+            Shortcut::Toggle => ("toggle", String::new()),
+            Shortcut::Percentage(p) => (
+                "percent",
+                serde_json::to_string(&Shortcut::percentage_condition(*p)).unwrap_or_default(),
+            ),
+            Shortcut::AddCondition(c) => {
+                ("condition", serde_json::to_string(c).unwrap_or_default())
+            }
+            Shortcut::Allow(_) => ("allow", String::new()),
+            Shortcut::Disallow(_) => ("disallow", String::new()),
+        };
+        let (ids, add) = shortcut.ids().unwrap_or((&[], true));
+        let start = format!(
+            r#"{{"name":{},"state":""#,
+            serde_json::to_string(name).unwrap_or_default()
+        );
+        let mut created = shortcut.created(name);
+        created.version = 1;
+        let created_entry = HistoryEntry::registered(actor, key, &created);
+        // The script adds the version and what changed.
+        let action = match shortcut.ids() {
+            Some(_) if add => Action::Allowed,
+            Some(_) => Action::Disallowed,
+            None => Action::Updated,
+        };
+        let write_op = self.op(
+            match action {
+                Action::Allowed => "allow",
+                Action::Disallowed => "disallow",
+                _ => "shortcut",
+            },
+            name,
+        );
+        let mut created_entry = created_entry;
+        created_entry.op = Some(write_op.id.clone());
+        let mut entry = HistoryEntry::new(actor, key, action);
+        entry.op = Some(write_op.id.clone());
         let mut entry = entry.to_json();
         entry.pop();
-        let mut invocation = self.invocation(&self.scripts.users, &op, "hash hash set list");
+        let mut invocation = self.invocation(&self.scripts.shortcut, &write_op, "hash hash set list");
         invocation
             .key(&self.keys.switches)
             .key(&self.keys.versions)
@@ -958,19 +1175,64 @@ impl RedisStorage {
             .key(&self.keys.history)
             .arg(key)
             .arg(&self.keys.channel)
-            .arg(if add { "allow" } else { "disallow" })
+            .arg(op)
+            .arg(operand)
+            .arg(start)
+            .arg(Self::record_json(&created))
+            .arg(created_entry.to_json())
             .arg(entry)
             .arg(self.history_capacity)
             .arg(LISTED_IDS)
+            .arg(known.map_or_else(String::new, |k| k.version.to_string()))
+            .arg(SHORTCUT_USERS_BACK)
             .arg(ids);
-        let (status, version, changed): (u8, u64, usize) =
-            self.write(&op, "change an allow-list", &invocation).await?;
-        if status == 1 {
-            return Err(Error::NotFound {
-                name: split_key(key).1.to_owned(),
-            });
+        let (status, before, version, json, mode, users): (u8, u64, u64, String, u8, Vec<String>) =
+            self.write(&write_op, "apply a shortcut", &invocation).await?;
+        // The caller's copy, if the write changed that very version: the
+        // same change applied to it here gives the record written (checked
+        // on its JSON), without parsing it.
+        let same_copy = known.filter(|k| k.version == before).and_then(|k| {
+            let mut next = k.clone();
+            shortcut.apply(&mut next);
+            (Self::record_json(&next) == json).then_some(next)
+        });
+        // The caller's copy with this change applied to its allow-list.
+        let changed_copy = || {
+            let mut users = known.map(|k| k.users.clone()).unwrap_or_default();
+            for id in ids {
+                if add {
+                    users.insert(id.as_str());
+                } else {
+                    users.remove(id);
+                }
+            }
+            users
+        };
+        let (users, exact) = match (status, mode) {
+            // Created: the record is the one sent.
+            (1, _) => {
+                created.version = version;
+                return Ok(Some(AppliedShortcut::exact(created)));
+            }
+            (0, 0) => (changed_copy(), true),
+            (0, 1) => (users.into_iter().collect(), true),
+            (0, _) => (changed_copy(), false),
+            _ => return Ok(None),
+        };
+        if let Some(mut switch) = same_copy {
+            switch.version = version;
+            switch.users = users;
+            return Ok(Some(AppliedShortcut { switch, exact }));
         }
-        Ok(UsersChanged { version, changed })
+        let switch = Self::parse_reusing(key, &json, version, users, known).map_err(|e| {
+            self.storage_error(
+                "apply a shortcut",
+                format_args!(
+                    "the change was written, but the stored record of {key:?} cannot be read: {e}"
+                ),
+            )
+        })?;
+        Ok(Some(AppliedShortcut { switch, exact }))
     }
 }
 
@@ -1112,22 +1374,21 @@ impl Storage for RedisStorage {
         })
     }
 
-    fn add_users<'a>(
+    fn apply_shortcut<'a>(
         &'a self,
         key: &'a str,
         actor: &'a str,
-        ids: &'a [String],
-    ) -> Option<BoxFuture<'a, Result<UsersChanged, Error>>> {
-        Some(Box::pin(self.users_script(key, actor, ids, true)))
-    }
-
-    fn remove_users<'a>(
-        &'a self,
-        key: &'a str,
-        actor: &'a str,
-        ids: &'a [String],
-    ) -> Option<BoxFuture<'a, Result<UsersChanged, Error>>> {
-        Some(Box::pin(self.users_script(key, actor, ids, false)))
+        shortcut: &'a Shortcut,
+        known: Option<&'a Switch>,
+    ) -> BoxFuture<'a, Result<AppliedShortcut, Error>> {
+        Box::pin(async move {
+            match self.shortcut_script(key, actor, shortcut, known).await? {
+                Some(applied) => Ok(applied),
+                None => shortcut::read_modify_write(self, key, actor, shortcut)
+                    .await
+                    .map(AppliedShortcut::exact),
+            }
+        })
     }
 
     fn write_batch<'a>(
@@ -1288,9 +1549,10 @@ impl Storage for RedisStorage {
             .map_or(0, |d| d.subsec_nanos());
         let noise =
             crate::bucket::crc32(&(nanos ^ NEXT.fetch_add(1, Ordering::Relaxed)).to_le_bytes());
-        // Random, up to 100 µs per attempt (at most 2 ms): about a round
-        // trip, so that the other writer's script gets through.
-        let ceiling = 100 * attempt.clamp(1, 20) as u32;
+        // Random, below a ceiling that doubles from 200 µs (about a round
+        // trip) up to 50 ms: writers that keep colliding spread out, so
+        // that one gets through at each turn.
+        let ceiling = (200u32 << attempt.clamp(1, 9).saturating_sub(1)).min(50_000);
         let pause = Duration::from_micros(u64::from(noise % ceiling));
         Box::pin(tokio::time::sleep(pause))
     }
@@ -1441,7 +1703,7 @@ impl RedisBuilder {
             scripts: Arc::new(Scripts {
                 insert: redis::Script::new(&ops::guarded(INSERT)),
                 update: redis::Script::new(&ops::guarded(UPDATE)),
-                users: redis::Script::new(&ops::guarded(USERS)),
+                shortcut: redis::Script::new(&ops::guarded(SHORTCUT)),
                 remove_tree: redis::Script::new(&ops::guarded(REMOVE_TREE)),
                 batch: redis::Script::new(&ops::guarded(BATCH)),
                 outcome: redis::Script::new(ops::OUTCOME),

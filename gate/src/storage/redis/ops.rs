@@ -136,6 +136,9 @@ pub(super) fn applied(kind: &str, answer: &serde_json::Value) -> bool {
     match kind {
         "register" => answer.as_i64().is_some_and(|v| v > 0),
         "unregister" => true,
+        // The shortcut script: 0 changed, 1 created, 2 not applied (the
+        // record is not in gate's form; the caller falls back).
+        "allow" | "disallow" | "shortcut" => matches!(first(), Some(0 | 1)),
         _ => first() == Some(0),
     }
 }
