@@ -101,6 +101,9 @@ pub(crate) struct Shared {
     pub(crate) signals: Signals,
     pub(crate) overrides: Overrides,
     sync: Mutex<SyncStatus>,
+    /// Storage key → why its record cannot be read, for the records the
+    /// last reads skipped (each reported once).
+    unreadable: Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 /// The entry point: registers, changes and checks switches.
@@ -190,6 +193,8 @@ impl Builder {
                 last_sync: Some(std::time::SystemTime::now()),
                 source: ReplicaSource::Storage,
                 last_error: None,
+                data_loss: None,
+                unreadable: 0,
             },
         );
         match manager.shared.storage.load_now() {
@@ -243,6 +248,36 @@ impl Shared {
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn set_sync(&self, change: impl FnOnce(&mut SyncStatus)) {
         change(&mut self.sync.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// Notes that the record at `key` cannot be read; true if this is
+    /// news (the key was readable, or failed differently), to report.
+    pub(crate) fn note_unreadable(&self, key: &str, error: &str) -> bool {
+        let mut unreadable = self.unreadable.lock().unwrap_or_else(|e| e.into_inner());
+        if unreadable.get(key).is_some_and(|known| known == error) {
+            return false;
+        }
+        unreadable.insert(key.to_owned(), error.to_owned());
+        true
+    }
+
+    /// Forgets the problems of the keys for which `readable` holds (read
+    /// fine, or gone), so that a later one is reported again.
+    pub(crate) fn note_readable(&self, mut readable: impl FnMut(&str) -> bool) {
+        self.unreadable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|key, _| !readable(key));
+    }
+
+    /// The unreadable records, by key.
+    pub(crate) fn unreadable(&self) -> Vec<(String, String)> {
+        self.unreadable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect()
     }
 
     fn lock_registry(&self) -> std::sync::MutexGuard<'_, NamespaceRegistry> {
@@ -384,6 +419,12 @@ impl Shared {
         self.replica.load().namespace(index)?.get(name).cloned()
     }
 
+    /// How many switches the replica holds.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn replica_len(&self) -> usize {
+        self.replica.load().namespaces.iter().map(|ns| ns.len()).sum()
+    }
+
     /// Every switch of the replica, with its key.
     pub(crate) fn replica_records(&self) -> Vec<Record> {
         let names: Vec<(usize, Arc<str>)> = self
@@ -430,6 +471,7 @@ impl Manager {
                 signals: Signals::default(),
                 overrides: Overrides::default(),
                 sync: Mutex::new(sync),
+                unreadable: Mutex::default(),
             }),
             namespace: Arc::from(""),
             namespace_index: 0,
@@ -449,11 +491,19 @@ impl Manager {
     /// assert!(status.connected);
     /// ```
     pub fn sync_status(&self) -> SyncStatus {
-        self.shared
+        let mut status = self
+            .shared
             .sync
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .clone();
+        status.unreadable = self
+            .shared
+            .unreadable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len();
+        status
     }
 
     /// Reads the whole storage again and makes the replica equal to it,

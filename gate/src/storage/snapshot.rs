@@ -1,0 +1,93 @@
+//! The snapshot file a Redis-backed manager keeps of its replica: read
+//! when it starts while Redis is down or has lost its data, and by `gate
+//! restore --from` to write the switches back.
+//!
+//! Format: `{"epoch": "…", "switches": [{"key": "…", "switch": {…}}]}`,
+//! where `epoch` is the store's marker the replica followed. A bare array
+//! of records (the format before the marker) is read too.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::Record;
+use crate::switch::Switch;
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotRecord {
+    key: String,
+    switch: Switch,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SnapshotFile {
+    #[serde(default)]
+    epoch: Option<String>,
+    switches: Vec<SnapshotRecord>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum AnyFormat {
+    File(SnapshotFile),
+    Records(Vec<SnapshotRecord>),
+}
+
+/// A snapshot file's content.
+#[derive(Debug, Clone)]
+pub(crate) struct Snapshot {
+    /// The store's marker the replica followed, if the file says.
+    pub(crate) epoch: Option<String>,
+    /// The switches, valid or not (callers check).
+    pub(crate) records: Vec<Record>,
+}
+
+/// Writes `records` to `path` atomically (a temporary file renamed over
+/// it).
+#[cfg_attr(not(feature = "redis"), allow(dead_code))]
+pub(crate) fn write_snapshot(
+    path: &Path,
+    epoch: Option<&str>,
+    records: &[Record],
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut switches: Vec<SnapshotRecord> = records
+        .iter()
+        .map(|r| SnapshotRecord {
+            key: r.key.clone(),
+            switch: r.switch.clone(),
+        })
+        .collect();
+    switches.sort_by(|a, b| a.key.cmp(&b.key));
+    let file = SnapshotFile {
+        epoch: epoch.map(str::to_owned),
+        switches,
+    };
+    let json = serde_json::to_vec(&file).map_err(std::io::Error::other)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut out = std::fs::File::create(&tmp)?;
+    out.write_all(&json)?;
+    out.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+/// Reads a snapshot file; the error says why it cannot be read.
+pub(crate) fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let (epoch, records) = match serde_json::from_slice(&bytes).map_err(|e| e.to_string())? {
+        AnyFormat::File(file) => (file.epoch, file.switches),
+        AnyFormat::Records(records) => (None, records),
+    };
+    Ok(Snapshot {
+        epoch,
+        records: records
+            .into_iter()
+            .map(|r| Record {
+                key: r.key,
+                switch: r.switch,
+            })
+            .collect(),
+    })
+}
