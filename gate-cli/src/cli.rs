@@ -107,6 +107,13 @@ pub(crate) enum Command {
         name: String,
     },
 
+    /// Store a switch from JSON (as `show` prints it): create it, replace
+    /// it whole, or repair a stored record that cannot be read
+    Put {
+        /// The file holding the switch, or - for standard input
+        file: PathBuf,
+    },
+
     /// Create a switch (disabled until enabled)
     Create {
         /// The switch's name; `:` makes it the child of another (movies:star_wars)
@@ -255,6 +262,18 @@ Examples:
         /// Show what would be created and changed, and write nothing
         #[arg(long)]
         dry_run: bool,
+    },
+
+    /// Write the switches of a snapshot file back into the store (after
+    /// it lost its data): every one it lacks, all or none; the nodes then
+    /// follow the store again
+    #[command(after_help = "\
+Examples:
+  gate --store redis://127.0.0.1:6379/0 restore --from /var/lib/myapp/gate-snapshot.json")]
+    Restore {
+        /// The snapshot file a node keeps (its snapshot_file setting)
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
     },
 
     /// Show the audit trail: who changed what and when, newest first

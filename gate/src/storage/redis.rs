@@ -2000,13 +2000,22 @@ fn card_of(set: &str, answer: redis::RedisResult<redis::Value>) -> Result<usize,
     match answer {
         Ok(redis::Value::Int(n)) if n >= 0 => Ok(n as usize),
         Ok(other) => Err(format!("its allow-list {set} answered {other:?}")),
-        Err(e) => Err(format!("its allow-list {set} is not a set ({e})")),
+        Err(e) => Err(not_a_set(set, &e)),
+    }
+}
+
+/// Why an allow-list could not be read as a set.
+fn not_a_set(set: &str, error: &redis::RedisError) -> String {
+    if error.code() == Some("WRONGTYPE") {
+        format!("its allow-list {set} is not a set (another tool wrote another type there)")
+    } else {
+        format!("its allow-list {set} cannot be read as a set ({error})")
     }
 }
 
 /// The answer of `SMEMBERS set`: the ids, or why they are unreadable.
 fn members_of(set: &str, answer: redis::RedisResult<redis::Value>) -> Result<Users, String> {
-    let value = answer.map_err(|e| format!("its allow-list {set} is not a set ({e})"))?;
+    let value = answer.map_err(|e| not_a_set(set, &e))?;
     let ids: Vec<String> = redis::from_redis_value(value)
         .map_err(|e| format!("its allow-list {set} holds an id that is not text ({e})"))?;
     Ok(ids.into_iter().collect())
