@@ -252,6 +252,7 @@ impl Shared {
 
     /// Notes that the record at `key` cannot be read; true if this is
     /// news (the key was readable, or failed differently), to report.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn note_unreadable(&self, key: &str, error: &str) -> bool {
         let mut unreadable = self.unreadable.lock().unwrap_or_else(|e| e.into_inner());
         if unreadable.get(key).is_some_and(|known| known == error) {

@@ -37,6 +37,7 @@ enum AnyFormat {
 #[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
     /// The store's marker the replica followed, if the file says.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) epoch: Option<String>,
     /// The switches, valid or not (callers check).
     pub(crate) records: Vec<Record>,
