@@ -28,35 +28,74 @@ fn broken_records_are_listed_shown_repaired_and_deleted() {
     s.ok(&["global", "good"]);
     s.ok(&["allow", "listed", "alice"]);
     s.ok(&["global", "versioned"]);
-    redis(&s, &["HSET", &key(&s, "versions"), "versioned", "not-a-number"]);
+    redis(
+        &s,
+        &["HSET", &key(&s, "versions"), "versioned", "not-a-number"],
+    );
     redis(&s, &["DEL", &key(&s, "users:listed")]);
     redis(&s, &["SET", &key(&s, "users:listed"), "alice"]);
 
     // list: the good switch, and which records cannot be read and why.
     let list = s.ok(&["list"]);
-    assert!(list.contains("2 switches are stored but cannot be read"), "{list}");
-    assert!(list.contains("listed") && list.contains("is not a set"), "{list}");
-    assert!(list.contains("versioned") && list.contains(r#""not-a-number", not a whole number"#), "{list}");
+    assert!(
+        list.contains("2 switches are stored but cannot be read"),
+        "{list}"
+    );
+    assert!(
+        list.contains("listed") && list.contains("is not a set"),
+        "{list}"
+    );
+    assert!(
+        list.contains("versioned") && list.contains(r#""not-a-number", not a whole number"#),
+        "{list}"
+    );
     assert!(list.contains("good") && list.contains("global"), "{list}");
     // --json stays an array of the readable switches; stderr warns.
     let run = s.run(&["list", "--json"]);
     assert_eq!(run.code, Some(0), "{run:?}");
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 1);
-    assert!(run.stderr.contains("\"versioned\" is stored but cannot be read"), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("\"versioned\" is stored but cannot be read"),
+        "{run:?}"
+    );
 
     // show says why; changes refuse without writing.
-    s.fails(&["show", "listed"], 1, &["\"listed\" is stored but cannot be read", "is not a set", "gate put"]);
-    s.fails(&["allow", "listed", "bob"], 1, &["cannot be read", "nothing was written"]);
-    s.fails(&["percentage", "versioned", "5"], 1, &["cannot be read", "nothing was written"]);
+    s.fails(
+        &["show", "listed"],
+        1,
+        &[
+            "\"listed\" is stored but cannot be read",
+            "is not a set",
+            "gate put",
+        ],
+    );
+    s.fails(
+        &["allow", "listed", "bob"],
+        1,
+        &["cannot be read", "nothing was written"],
+    );
+    s.fails(
+        &["percentage", "versioned", "5"],
+        1,
+        &["cannot be read", "nothing was written"],
+    );
     let client = redis::Client::open(s.store.as_str()).unwrap();
     let mut c = client.get_connection().unwrap();
-    let raw: String = redis::cmd("GET").arg(key(&s, "users:listed")).query(&mut c).unwrap();
+    let raw: String = redis::cmd("GET")
+        .arg(key(&s, "users:listed"))
+        .query(&mut c)
+        .unwrap();
     assert_eq!(raw, "alice", "nothing was written");
 
     // put repairs one, delete removes the other.
     let file = s.dir().join("listed.json");
-    std::fs::write(&file, r#"{"name": "listed", "state": "selective", "users": ["carol"]}"#).unwrap();
+    std::fs::write(
+        &file,
+        r#"{"name": "listed", "state": "selective", "users": ["carol"]}"#,
+    )
+    .unwrap();
     let put = s.ok(&["put", file.to_str().unwrap()]);
     assert!(put.contains("listed: repaired"), "{put}");
     assert_eq!(s.show("listed")["users"], serde_json::json!(["carol"]));
@@ -68,9 +107,13 @@ fn broken_records_are_listed_shown_repaired_and_deleted() {
     assert_eq!(s.names(), ["good", "listed"]);
     // put also creates and replaces.
     std::fs::write(&file, r#"{"name": "fresh", "state": "global"}"#).unwrap();
-    assert!(s.ok(&["put", file.to_str().unwrap()]).contains("fresh: created"));
+    assert!(s
+        .ok(&["put", file.to_str().unwrap()])
+        .contains("fresh: created"));
     std::fs::write(&file, r#"{"name": "fresh", "state": "disabled"}"#).unwrap();
-    assert!(s.ok(&["put", file.to_str().unwrap()]).contains("fresh: replaced"));
+    assert!(s
+        .ok(&["put", file.to_str().unwrap()])
+        .contains("fresh: replaced"));
     assert_eq!(s.show("fresh")["state"], "disabled");
 }
 
@@ -90,17 +133,35 @@ fn restore_writes_a_snapshot_back() {
     )
     .unwrap();
     let out = s.ok(&["restore", "--from", file.to_str().unwrap()]);
-    assert!(out.contains("restored 3 switches: beta, eu.beta, kill"), "{out}");
-    assert!(out.contains("kept 1 switch the store holds already: written_since"), "{out}");
+    assert!(
+        out.contains("restored 3 switches: beta, eu.beta, kill"),
+        "{out}"
+    );
+    assert!(
+        out.contains("kept 1 switch the store holds already: written_since"),
+        "{out}"
+    );
     assert_eq!(s.show("beta")["users"], serde_json::json!(["alice"]));
     assert_eq!(s.show("kill")["state"], "global");
-    assert_eq!(s.show("written_since")["state"], "global", "left as the store has it");
+    assert_eq!(
+        s.show("written_since")["state"],
+        "global",
+        "left as the store has it"
+    );
     assert!(s.ok(&["--namespace", "eu", "list"]).contains("beta"));
     let history = s.ok(&["history", "beta"]);
     assert!(history.contains("cli:tester"), "{history}");
 
     // A file that is not a snapshot: a clear error, nothing written.
     std::fs::write(&file, "{oops").unwrap();
-    s.fails(&["restore", "--from", file.to_str().unwrap()], 1, &["snapshot file", "snapshot.json"]);
-    s.fails(&["restore", "--from", "/nonexistent/snap.json"], 1, &["/nonexistent/snap.json"]);
+    s.fails(
+        &["restore", "--from", file.to_str().unwrap()],
+        1,
+        &["snapshot file", "snapshot.json"],
+    );
+    s.fails(
+        &["restore", "--from", "/nonexistent/snap.json"],
+        1,
+        &["/nonexistent/snap.json"],
+    );
 }

@@ -423,7 +423,12 @@ impl Shared {
     /// How many switches the replica holds.
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn replica_len(&self) -> usize {
-        self.replica.load().namespaces.iter().map(|ns| ns.len()).sum()
+        self.replica
+            .load()
+            .namespaces
+            .iter()
+            .map(|ns| ns.len())
+            .sum()
     }
 
     /// Every switch of the replica, with its key.

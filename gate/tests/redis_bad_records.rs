@@ -42,7 +42,11 @@ async fn a_bad_version_or_allow_list_skips_that_switch_only() {
     let running = node(&server).await;
     assert!(running.active("listed", "alice"));
 
-    redis_cmd(&server, &["HSET", "bad:versions", "versioned", "not-a-number"]).await;
+    redis_cmd(
+        &server,
+        &["HSET", "bad:versions", "versioned", "not-a-number"],
+    )
+    .await;
     redis_cmd(&server, &["DEL", "bad:users:listed"]).await;
     redis_cmd(&server, &["SET", "bad:users:listed", "alice"]).await;
 
@@ -56,8 +60,15 @@ async fn a_bad_version_or_allow_list_skips_that_switch_only() {
     // A running node stays connected, keeps its last good copies and
     // follows changes.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(running.sync_status().connected, "{:?}", running.sync_status());
-    assert!(running.active("listed", "alice"), "the last good copy is served");
+    assert!(
+        running.sync_status().connected,
+        "{:?}",
+        running.sync_status()
+    );
+    assert!(
+        running.active("listed", "alice"),
+        "the last good copy is served"
+    );
     assert!(running.active("versioned", ()));
     writer.enable_for_all("later").await.unwrap();
     eventually("both follow a new write", SOON, || {
@@ -106,18 +117,33 @@ async fn each_problem_is_reported_once_from_start_up_on() {
         .collect();
     assert_eq!(listed.len(), 3);
     assert!(listed[0].1.contains("{not json"), "{listed:?}");
-    assert!(listed[1].1.contains("bad:users:listed is not a set"), "{listed:?}");
-    assert!(listed[2].1.contains(r#""x1", not a whole number"#), "{listed:?}");
+    assert!(
+        listed[1].1.contains("bad:users:listed is not a set"),
+        "{listed:?}"
+    );
+    assert!(
+        listed[2].1.contains(r#""x1", not a whole number"#),
+        "{listed:?}"
+    );
     assert_eq!(m.sync_status().unreadable, 3);
 
     // A different problem is news; so is the same one after a fix.
     redis_cmd(&server, &["HSET", "bad:versions", "versioned", "x2"]).await;
-    eventually("the new problem is reported", SOON, || seen.lock().unwrap().len() == 4).await;
+    eventually("the new problem is reported", SOON, || {
+        seen.lock().unwrap().len() == 4
+    })
+    .await;
     redis_cmd(&server, &["HSET", "bad:versions", "versioned", "5"]).await;
-    eventually("the fixed switch is served", SOON, || m.active("versioned", ())).await;
+    eventually("the fixed switch is served", SOON, || {
+        m.active("versioned", ())
+    })
+    .await;
     assert_eq!(m.unreadable().len(), 2);
     redis_cmd(&server, &["HSET", "bad:versions", "versioned", "x2"]).await;
-    eventually("the old problem is reported again", SOON, || seen.lock().unwrap().len() == 5).await;
+    eventually("the old problem is reported again", SOON, || {
+        seen.lock().unwrap().len() == 5
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(seen.lock().unwrap().len(), 5);
     assert!(m.active("versioned", ()), "its last good copy is kept");
@@ -144,10 +170,17 @@ async fn a_broken_record_is_refused_repaired_or_deleted() {
         m.allow("versioned", "bob").await,
         m.set_percentage("versioned", 5).await,
     ] {
-        assert!(matches!(result, Err(gate::Error::Unreadable { .. })), "{result:?}");
+        assert!(
+            matches!(result, Err(gate::Error::Unreadable { .. })),
+            "{result:?}"
+        );
     }
     let mut c = redis_support::connection(&server.url()).await;
-    let raw: String = redis::cmd("GET").arg("bad:users:listed").query_async(&mut c).await.unwrap();
+    let raw: String = redis::cmd("GET")
+        .arg("bad:users:listed")
+        .query_async(&mut c)
+        .await
+        .unwrap();
     assert_eq!(raw, "alice", "nothing was written");
     let members: Vec<String> = redis::cmd("SMEMBERS")
         .arg("bad:users:versioned")
@@ -177,7 +210,9 @@ async fn a_broken_record_is_refused_repaired_or_deleted() {
     let removed = m.unregister("versioned").await.unwrap();
     assert_eq!(removed.len(), 2);
     eventually("nothing is unreadable any more", SOON, || {
-        m.unreadable().is_empty() && other.unreadable().is_empty() && other.switch("versioned:child").is_none()
+        m.unreadable().is_empty()
+            && other.unreadable().is_empty()
+            && other.switch("versioned:child").is_none()
     })
     .await;
 }

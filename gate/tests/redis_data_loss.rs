@@ -43,35 +43,60 @@ async fn a_store_restarted_empty_switches_nothing_off() {
     a.enable_for_all("kill_switch").await.unwrap();
     a.allow("beta", "alice").await.unwrap();
     a.set_percentage("beta", 10).await.unwrap();
-    eventually("b follows", SOON, || b.active("beta", "alice") && b.active("kill_switch", ())).await;
+    eventually("b follows", SOON, || {
+        b.active("beta", "alice") && b.active("kill_switch", ())
+    })
+    .await;
     eventually("the snapshots are written", SOON, || {
         ["a.json", "b.json"].iter().all(|f| {
-            std::fs::read_to_string(dir.join(f)).is_ok_and(|s| s.contains("alice") && s.contains("kill_switch") && s.contains("percent"))
+            std::fs::read_to_string(dir.join(f)).is_ok_and(|s| {
+                s.contains("alice") && s.contains("kill_switch") && s.contains("percent")
+            })
         })
     })
     .await;
     let before = std::fs::read_to_string(dir.join("b.json")).unwrap();
 
     server.restart().await;
-    eventually("both reconnect", SOON, || a.sync_status().connected && b.sync_status().connected).await;
+    eventually("both reconnect", SOON, || {
+        a.sync_status().connected && b.sync_status().connected
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     for node in [&a, &b] {
         assert!(node.active("kill_switch", ()), "the global switch stays on");
         assert!(node.active("beta", "alice"));
         assert!(node.active("beta", "443301"), "bucket 5 < 10");
     }
-    assert_eq!(std::fs::read_to_string(dir.join("b.json")).unwrap(), before, "the snapshot is kept");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("b.json")).unwrap(),
+        before,
+        "the snapshot is kept"
+    );
     for node in [&a, &b] {
         let status = node.sync_status();
         assert!(status.connected, "{status:?}");
-        assert!(status.data_loss.as_deref().is_some_and(|m| m.contains("lost its data")), "{status:?}");
+        assert!(
+            status
+                .data_loss
+                .as_deref()
+                .is_some_and(|m| m.contains("lost its data")),
+            "{status:?}"
+        );
     }
 
     // A write made meanwhile is followed; nothing else changes.
     a.enable_for_all("new_meanwhile").await.unwrap();
-    eventually("b follows a new write", SOON, || b.active("new_meanwhile", ())).await;
+    eventually("b follows a new write", SOON, || {
+        b.active("new_meanwhile", ())
+    })
+    .await;
     assert!(b.active("kill_switch", ()));
-    assert_eq!(std::fs::read_to_string(dir.join("b.json")).unwrap(), before, "the snapshot is still kept");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("b.json")).unwrap(),
+        before,
+        "the snapshot is still kept"
+    );
 
     // The operator restores from a snapshot file: the store is back, the
     // switch written meanwhile left as it is.
@@ -83,7 +108,10 @@ async fn a_store_restarted_empty_switches_nothing_off() {
         .unwrap();
     let restored = operator.restore_from(dir.join("b.json")).await.unwrap();
     assert_eq!(restored.created, ["beta", "kill_switch"]);
-    assert!(restored.kept.is_empty() && restored.invalid.is_empty(), "{restored:?}");
+    assert!(
+        restored.kept.is_empty() && restored.invalid.is_empty(),
+        "{restored:?}"
+    );
     assert!(operator.active("beta", "alice") && operator.active("beta", "443301"));
     eventually("the nodes follow the store again", SOON, || {
         a.sync_status().data_loss.is_none() && b.sync_status().data_loss.is_none()
@@ -93,7 +121,9 @@ async fn a_store_restarted_empty_switches_nothing_off() {
     operator.disable("kill_switch").await.unwrap();
     operator.unregister("new_meanwhile").await.unwrap();
     eventually("both follow", SOON, || {
-        [&a, &b].iter().all(|n| !n.active("kill_switch", ()) && n.switch("new_meanwhile").is_none())
+        [&a, &b]
+            .iter()
+            .all(|n| !n.active("kill_switch", ()) && n.switch("new_meanwhile").is_none())
     })
     .await;
     eventually("the snapshot is written again", SOON, || {
@@ -114,7 +144,10 @@ async fn explicit_deletes_still_empty_the_replicas() {
     eventually("b follows", SOON, || b.active("two", ())).await;
     a.unregister("one").await.unwrap();
     b.unregister("two").await.unwrap();
-    eventually("both are empty", SOON, || a.switches().is_empty() && b.switches().is_empty()).await;
+    eventually("both are empty", SOON, || {
+        a.switches().is_empty() && b.switches().is_empty()
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(a.sync_status().data_loss.is_none() && b.sync_status().data_loss.is_none());
     eventually("the snapshot is empty", SOON, || {
@@ -163,7 +196,9 @@ async fn a_node_restarting_on_an_emptied_store_serves_its_snapshot() {
     assert!(status.connected && status.data_loss.is_some(), "{status:?}");
     assert_eq!(status.source, ReplicaSource::SnapshotFile);
     assert_eq!(lost.load(Ordering::Relaxed), 1);
-    assert!(std::fs::read_to_string(&snapshot).unwrap().contains("kill_switch"));
+    assert!(std::fs::read_to_string(&snapshot)
+        .unwrap()
+        .contains("kill_switch"));
     let _ = std::fs::remove_dir_all(&dir); // a node may still be writing its file
 }
 
@@ -184,14 +219,21 @@ async fn a_node_built_to_republish_writes_its_state_back() {
     a.allow("beta", "alice").await.unwrap();
     eventually("b follows", SOON, || b.active("beta", "alice")).await;
     server.restart().await;
-    eventually("a re-publishes and every node follows the store again", SOON, || {
-        a.sync_status().data_loss.is_none()
-            && b.sync_status().data_loss.is_none()
-            && b.sync_status().connected
-    })
+    eventually(
+        "a re-publishes and every node follows the store again",
+        SOON,
+        || {
+            a.sync_status().data_loss.is_none()
+                && b.sync_status().data_loss.is_none()
+                && b.sync_status().connected
+        },
+    )
     .await;
     let fresh = node(&server, &dir.join("fresh.json")).await;
     assert!(fresh.active("kill_switch", ()) && fresh.active("beta", "alice"));
-    assert_eq!(fresh.history(Some("beta"), 1).await.unwrap()[0].actor, gate::storage::REPUBLISH_ACTOR);
+    assert_eq!(
+        fresh.history(Some("beta"), 1).await.unwrap()[0].actor,
+        gate::storage::REPUBLISH_ACTOR
+    );
     let _ = std::fs::remove_dir_all(&dir); // a node may still be writing its file
 }

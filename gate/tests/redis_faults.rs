@@ -136,7 +136,11 @@ async fn redis_emptied_while_running_is_a_data_loss() {
     let status = m.sync_status();
     assert!(status.connected);
     assert!(
-        status.data_loss.as_deref().unwrap().contains("gate restore"),
+        status
+            .data_loss
+            .as_deref()
+            .unwrap()
+            .contains("gate restore"),
         "{status:?}"
     );
     // And the manager keeps working.
@@ -219,8 +223,13 @@ async fn start_while_redis_is_down_with_and_without_a_snapshot() {
     assert!(status.connected);
     assert!(status.data_loss.is_some(), "{status:?}");
     assert_eq!(status.source, ReplicaSource::SnapshotFile);
-    assert!(from_file.active("beta", "alice"), "the file's state is kept");
-    assert!(std::fs::read_to_string(&snapshot).unwrap().contains("alice"));
+    assert!(
+        from_file.active("beta", "alice"),
+        "the file's state is kept"
+    );
+    assert!(std::fs::read_to_string(&snapshot)
+        .unwrap()
+        .contains("alice"));
     // A node without a file has nothing to lose: it follows Redis.
     assert_eq!(empty.sync_status().source, ReplicaSource::Storage);
     assert!(empty.sync_status().data_loss.is_none());

@@ -30,6 +30,7 @@ use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 
+use super::snapshot::{read_snapshot, write_snapshot, Snapshot};
 use super::{
     in_tree, split_key, BatchWrite, BoxFuture, Record, ReplicaSource, Storage, SyncStatus,
     UsersChanged,
@@ -38,7 +39,6 @@ use crate::error::Error;
 use crate::history::{now_ms, HistoryEntry, DEFAULT_HISTORY_CAPACITY, LISTED_IDS};
 use crate::manager::{Apply, Manager, Shared};
 use crate::signals::{Origin, RecordSkipped, Signals, StoreDataLost};
-use super::snapshot::{read_snapshot, write_snapshot, Snapshot};
 use crate::switch::{Switch, Users};
 
 // Every script that writes also pushes its audit entry onto the history
@@ -552,7 +552,10 @@ impl RedisStorage {
     ) -> Result<[redis::RedisResult<redis::Value>; N], Error> {
         let count = answers.len();
         answers.try_into().map_err(|_| {
-            self.storage_error(what, format_args!("{count} answers where {N} were expected"))
+            self.storage_error(
+                what,
+                format_args!("{count} answers where {N} were expected"),
+            )
         })
     }
 
@@ -603,7 +606,9 @@ impl RedisStorage {
         let epoch = epoch.map(|e| String::from_utf8_lossy(&e).into_owned());
         // Sorted: what follows (signals, the snapshot file) never depends
         // on the order of HGETALL.
-        let mut entries: Vec<(String, Result<(Vec<u8>, u64), String>)> = records
+        // Each key with its record and version, or why they are unreadable.
+        type Entry = (String, Result<(Vec<u8>, u64), String>);
+        let mut entries: Vec<Entry> = records
             .into_iter()
             .map(|(key, json)| match String::from_utf8(key) {
                 Ok(key) => {
@@ -745,10 +750,14 @@ impl RedisStorage {
         match raw_bytes(kind) {
             Ok(Some(kind)) if kind == b"set" || kind == b"none" => {}
             Ok(kind) => {
-                let kind = String::from_utf8_lossy(kind.as_deref().unwrap_or_default()).into_owned();
+                let kind =
+                    String::from_utf8_lossy(kind.as_deref().unwrap_or_default()).into_owned();
                 return Err(unreadable(
                     key,
-                    format!("its allow-list {} is a {kind}, not a set", self.keys.users(key)),
+                    format!(
+                        "its allow-list {} is a {kind}, not a set",
+                        self.keys.users(key)
+                    ),
                 ));
             }
             Err(e) => return Err(self.storage_error("read a switch", e)),
@@ -1593,17 +1602,25 @@ impl Sync {
             let mut changes = Vec::new();
             if let Some(saved) = saved.filter(|_| shared.replica_len() == 0) {
                 source = Some(ReplicaSource::SnapshotFile);
-                changes.extend(saved.into_iter().map(|Record { key, switch }| Apply::Upsert {
-                    key,
-                    switch,
-                    authoritative: true,
-                }));
+                changes.extend(
+                    saved
+                        .into_iter()
+                        .map(|Record { key, switch }| Apply::Upsert {
+                            key,
+                            switch,
+                            authoritative: true,
+                        }),
+                );
             }
-            changes.extend(records.into_iter().map(|Record { key, switch }| Apply::Upsert {
-                key,
-                switch,
-                authoritative: true,
-            }));
+            changes.extend(
+                records
+                    .into_iter()
+                    .map(|Record { key, switch }| Apply::Upsert {
+                        key,
+                        switch,
+                        authoritative: true,
+                    }),
+            );
             shared.apply_since(changes, Origin::Remote, Some(since));
             if self.republish {
                 self.republish(shared, &stored).await;
@@ -1662,13 +1679,10 @@ impl Sync {
             });
             if first {
                 tracing::error!(switches = held, "gate: {message}");
-                shared
-                    .signals
-                    .store_data_lost
-                    .emit_with(|| StoreDataLost {
-                        message,
-                        switches: held,
-                    });
+                shared.signals.store_data_lost.emit_with(|| StoreDataLost {
+                    message,
+                    switches: held,
+                });
             }
             return Ok(true);
         }
@@ -1705,7 +1719,10 @@ impl Sync {
         };
         match written.and(self.storage.mark_restored_now().await) {
             Ok(()) => {
-                tracing::warn!(switches = count, "gate: re-published the last known switches to Redis after its data loss");
+                tracing::warn!(
+                    switches = count,
+                    "gate: re-published the last known switches to Redis after its data loss"
+                );
             }
             Err(error) => {
                 tracing::warn!(%error, "gate: could not re-publish the last known switches; retrying at the next resync");
@@ -1904,14 +1921,14 @@ impl Sync {
                     Ok(switch) => {
                         shared.note_readable(|k| k == key);
                         shared.apply_since(
-                        vec![Apply::Upsert {
-                            key,
-                            switch,
-                            authoritative: true,
-                        }],
-                        Origin::Remote,
-                        since,
-                    );
+                            vec![Apply::Upsert {
+                                key,
+                                switch,
+                                authoritative: true,
+                            }],
+                            Origin::Remote,
+                            since,
+                        );
                     }
                     Err(error) => skipped(shared, key, &error),
                 }
@@ -2042,4 +2059,3 @@ fn skipped(shared: &Shared, key: String, error: &Error) {
         .record_skipped
         .emit_with(|| RecordSkipped { key, error });
 }
-

@@ -26,13 +26,6 @@ struct SnapshotFile {
     switches: Vec<SnapshotRecord>,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum AnyFormat {
-    File(SnapshotFile),
-    Records(Vec<SnapshotRecord>),
-}
-
 /// A snapshot file's content.
 #[derive(Debug, Clone)]
 pub(crate) struct Snapshot {
@@ -77,9 +70,15 @@ pub(crate) fn write_snapshot(
 /// Reads a snapshot file; the error says why it cannot be read.
 pub(crate) fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let (epoch, records) = match serde_json::from_slice(&bytes).map_err(|e| e.to_string())? {
-        AnyFormat::File(file) => (file.epoch, file.switches),
-        AnyFormat::Records(records) => (None, records),
+    // A bare array is the format before the store's marker.
+    let array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let (epoch, records) = if array {
+        let records: Vec<SnapshotRecord> =
+            serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        (None, records)
+    } else {
+        let file: SnapshotFile = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        (file.epoch, file.switches)
     };
     Ok(Snapshot {
         epoch,
