@@ -5,6 +5,8 @@
 
 mod support;
 
+use std::time::{Duration, Instant};
+
 use support::Store;
 
 /// Runs one Redis command against the store.
@@ -164,4 +166,159 @@ fn restore_writes_a_snapshot_back() {
         1,
         &["/nonexistent/snap.json"],
     );
+}
+
+/// A private redis-server on a free port, killed (by pid) when dropped.
+struct Server {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl Server {
+    fn start() -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut server = Server { port, child: None };
+        server.spawn();
+        server
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (apt-get install redis-server)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let client = redis::Client::open(self.url()).unwrap();
+        while client
+            .get_connection_with_timeout(Duration::from_millis(200))
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Kills it and starts it again, empty, on the same port.
+    fn restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.spawn();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Redis restarted empty: the nodes keep their switches; `gate restore
+/// --from` a node's snapshot file brings the store back and the nodes
+/// follow it again.
+#[test]
+fn gate_restore_brings_a_fleet_back_after_redis_lost_its_data() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let dir = support::temp_dir("fleet-restore");
+        let mut server = Server::start();
+        let node = |snapshot: &str| {
+            gate::Manager::builder()
+                .redis(server.url())
+                .prefix("fleet")
+                .snapshot_file(dir.join(snapshot))
+                .resync_interval(Duration::from_millis(50))
+                .build()
+        };
+        let a = node("a.json").await.unwrap();
+        let b = node("b.json").await.unwrap();
+        a.enable_for_all("kill_switch").await.unwrap();
+        a.allow("beta", "alice").await.unwrap();
+        eventually("b follows and writes its snapshot", || {
+            b.active("beta", "alice")
+                && std::fs::read_to_string(dir.join("b.json"))
+                    .is_ok_and(|s| s.contains("alice") && s.contains("kill_switch"))
+        })
+        .await;
+
+        server.restart();
+        eventually("the loss is seen", || {
+            a.sync_status().data_loss.is_some() && b.sync_status().data_loss.is_some()
+        })
+        .await;
+        assert!(a.active("kill_switch", ()) && b.active("beta", "alice"));
+
+        let snapshot = dir.join("b.json");
+        let out = std::process::Command::new(support::GATE)
+            .args([
+                "--store",
+                &server.url(),
+                "--prefix",
+                "fleet",
+                "restore",
+                "--from",
+            ])
+            .arg(&snapshot)
+            .env("USER", "tester")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{out:?}");
+        assert!(
+            stdout.contains("restored 2 switches: beta, kill_switch"),
+            "{stdout}"
+        );
+        eventually("the nodes follow the store again", || {
+            a.sync_status().data_loss.is_none() && b.sync_status().data_loss.is_none()
+        })
+        .await;
+        // A new write propagates; the store holds what was restored.
+        a.disable("kill_switch").await.unwrap();
+        eventually("b follows", || !b.active("kill_switch", ())).await;
+        let fresh = gate::Manager::builder()
+            .redis(server.url())
+            .prefix("fleet")
+            .build()
+            .await
+            .unwrap();
+        assert!(fresh.active("beta", "alice"));
+        let _ = std::fs::remove_dir_all(&dir);
+    });
 }

@@ -526,7 +526,14 @@ impl Manager {
     pub async fn reload(&self) -> Result<(), Error> {
         let since = self.shared.seq();
         let records = self.shared.storage.load().await?;
-        self.shared.sync_to(records, &[], since);
+        // A record known to be unreadable keeps its last good copy.
+        let unreadable: Vec<String> = self
+            .shared
+            .unreadable()
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        self.shared.sync_to(records, &unreadable, since);
         Ok(())
     }
 
