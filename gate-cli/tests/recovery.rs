@@ -322,3 +322,26 @@ fn gate_restore_brings_a_fleet_back_after_redis_lost_its_data() {
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
+
+#[test]
+fn put_creates_and_replaces_in_a_file_store() {
+    let s = Store::file("put");
+    let file = s.dir().join("in.json");
+    std::fs::write(
+        &file,
+        r#"{"name": "beta", "state": "global", "users": ["alice"]}"#,
+    )
+    .unwrap();
+    assert!(s
+        .ok(&["put", file.to_str().unwrap()])
+        .contains("beta: created"));
+    std::fs::write(&file, r#"{"name": "beta", "state": "disabled"}"#).unwrap();
+    assert!(s
+        .ok(&["put", file.to_str().unwrap()])
+        .contains("beta: replaced"));
+    let shown = s.show("beta");
+    assert_eq!(shown["state"], "disabled");
+    assert_eq!(shown["users"], serde_json::json!([]), "replaced whole");
+    std::fs::write(&file, r#"{"name": "", "state": "disabled"}"#).unwrap();
+    s.fails(&["put", file.to_str().unwrap()], 1, &["name"]);
+}

@@ -1717,7 +1717,13 @@ impl Sync {
                 .await
                 .map(|_| ())
         };
-        match written.and(self.storage.mark_restored_now().await) {
+        // Marked restored only once everything is written back: the other
+        // nodes then take the store's state as a whole again.
+        let written = match written {
+            Ok(()) => self.storage.mark_restored_now().await,
+            Err(e) => Err(e),
+        };
+        match written {
             Ok(()) => {
                 tracing::warn!(
                     switches = count,
