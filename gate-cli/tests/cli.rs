@@ -1052,6 +1052,8 @@ fn every_subcommand_has_help() {
         &["export"],
         &["import"],
         &["history"],
+        &["put"],
+        &["restore"],
     ];
     for sub in subcommands {
         let output = std::process::Command::new(support::GATE)
