@@ -269,11 +269,16 @@ Examples:
     /// follow the store again
     #[command(after_help = "\
 Examples:
-  gate --store redis://127.0.0.1:6379/0 restore --from /var/lib/myapp/gate-snapshot.json")]
+  gate --store redis://127.0.0.1:6379/0 restore --from /var/lib/myapp/gate-snapshot.json
+  gate --store redis://127.0.0.1:6379/0 restore --as-is")]
     Restore {
         /// The snapshot file a node keeps (its snapshot_file setting)
-        #[arg(long, value_name = "FILE")]
-        from: PathBuf,
+        #[arg(long, value_name = "FILE", required_unless_present = "as_is")]
+        from: Option<PathBuf>,
+        /// Write nothing: take the store as it is now as the truth (after
+        /// a deliberate flush); the nodes drop the switches it lacks
+        #[arg(long, conflicts_with = "from")]
+        as_is: bool,
     },
 
     /// Show the audit trail: who changed what and when, newest first

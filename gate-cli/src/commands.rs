@@ -24,7 +24,18 @@ pub(crate) async fn run(cli: Cli, style: Style, out: &mut String) -> Result<(), 
             Ok(())
         }
         Command::Put { file } => put(m, &file, style, out).await,
-        Command::Restore { from } => restore(m, &from, out).await,
+        Command::Restore { from, as_is } => match from {
+            Some(from) if !as_is => restore(m, &from, out).await,
+            _ => {
+                m.mark_restored().await?;
+                writeln!(
+                    out,
+                    "the store is marked restored as it is: the nodes follow it"
+                )
+                .ok();
+                Ok(())
+            }
+        },
         Command::Create {
             name,
             label,

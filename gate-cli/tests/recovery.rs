@@ -166,6 +166,14 @@ fn restore_writes_a_snapshot_back() {
         1,
         &["/nonexistent/snap.json"],
     );
+    s.fails(&["restore"], 2, &["--from"]);
+    let out = s.ok(&["restore", "--as-is"]);
+    assert!(out.contains("marked restored"), "{out}");
+    assert_eq!(
+        s.names(),
+        ["beta", "kill", "written_since"],
+        "nothing written"
+    );
 }
 
 /// A private redis-server on a free port, killed (by pid) when dropped.

@@ -82,6 +82,20 @@ impl Manager {
         Ok(stored)
     }
 
+    /// Marks the storage restored as it is, writing no switch: the
+    /// managers that found it had lost its data (see
+    /// [`SyncStatus::data_loss`](crate::storage::SyncStatus::data_loss))
+    /// take its state as a whole again, dropping the switches it lacks.
+    /// For a deliberate flush; after an accident use
+    /// [`restore_from`](Self::restore_from).
+    ///
+    /// # Errors
+    ///
+    /// A storage error.
+    pub async fn mark_restored(&self) -> Result<(), Error> {
+        self.shared().storage.mark_restored().await
+    }
+
     /// Writes the switches of a snapshot file (as a Redis-backed manager
     /// keeps with [`snapshot_file`](crate::storage::RedisBuilder::snapshot_file))
     /// back into the storage: every one the storage lacks, all or none,

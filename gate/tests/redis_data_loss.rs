@@ -237,3 +237,30 @@ async fn a_node_built_to_republish_writes_its_state_back() {
     );
     let _ = std::fs::remove_dir_all(&dir); // a node may still be writing its file
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deliberate_flush_is_accepted_with_mark_restored() {
+    let dir = temp_dir("as-is");
+    let server = Server::start().await;
+    let a = node(&server, &dir.join("a.json")).await;
+    a.enable_for_all("old").await.unwrap();
+    let mut c = redis_support::connection(&server.url()).await;
+    let _: () = redis::cmd("FLUSHALL").query_async(&mut c).await.unwrap();
+    eventually("the loss is seen", SOON, || {
+        a.sync_status().data_loss.is_some()
+    })
+    .await;
+    assert!(a.active("old", ()));
+    let operator = Manager::builder()
+        .redis(server.url())
+        .prefix("loss")
+        .build()
+        .await
+        .unwrap();
+    operator.mark_restored().await.unwrap();
+    eventually("the node takes the store as it is", SOON, || {
+        a.sync_status().data_loss.is_none() && a.switch("old").is_none()
+    })
+    .await;
+    let _ = std::fs::remove_dir_all(&dir); // a node may still be writing its file
+}
