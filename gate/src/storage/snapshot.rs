@@ -91,3 +91,32 @@ pub(crate) fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_formats_are_read_and_errors_say_why() {
+        let dir = std::env::temp_dir().join(format!("gate-snapshot-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.json");
+        let records = vec![Record {
+            key: "ns.beta".into(),
+            switch: Switch::new("beta"),
+        }];
+        write_snapshot(&path, Some("e1"), &records).unwrap();
+        let read = read_snapshot(&path).unwrap();
+        assert_eq!(read.epoch.as_deref(), Some("e1"));
+        assert_eq!(read.records, records);
+        // The format before the marker: a bare array.
+        std::fs::write(&path, r#" [{"key": "beta", "switch": {"name": "beta"}}]"#).unwrap();
+        let read = read_snapshot(&path).unwrap();
+        assert_eq!(read.epoch, None);
+        assert_eq!(read.records[0].key, "beta");
+        std::fs::write(&path, r#"{"switches": 3}"#).unwrap();
+        let error = read_snapshot(&path).unwrap_err();
+        assert!(error.contains("invalid type"), "{error}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
