@@ -175,7 +175,27 @@ async fn a_broken_record_is_refused_repaired_or_deleted() {
             "{result:?}"
         );
     }
+    // A whole update too (a script failing halfway would leave half a
+    // write).
+    let mut whole = m.switch("listed").unwrap();
+    whole.state = State::Global;
+    whole.users.insert("zed");
+    let result = m.update(whole).await;
+    assert!(
+        matches!(result, Err(gate::Error::Unreadable { .. })),
+        "{result:?}"
+    );
     let mut c = redis_support::connection(&server.url()).await;
+    let record: String = redis::cmd("HGET")
+        .arg("bad:switches")
+        .arg("listed")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(
+        record.contains("selective"),
+        "nothing was written: {record}"
+    );
     let raw: String = redis::cmd("GET")
         .arg("bad:users:listed")
         .query_async(&mut c)

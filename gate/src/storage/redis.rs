@@ -1024,7 +1024,16 @@ impl Storage for RedisStorage {
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
-        Box::pin(self.update_with(key, actor, None, switch))
+        Box::pin(async move {
+            // An unreadable record is refused here, before any write (a
+            // script failing halfway on an allow-list that is not a set
+            // would leave half a write); `repair` replaces one.
+            let previous = match self.fetch(key).await? {
+                Some(previous) => Some(previous?),
+                None => None,
+            };
+            self.update_with(key, actor, previous, switch).await
+        })
     }
 
     fn update_from<'a>(
