@@ -1256,6 +1256,9 @@ impl Manager {
             .storage
             .remove_tree(&self.key(name), &self.actor)
             .await?;
+        // A removed record that could not be read is no longer a problem.
+        self.shared
+            .note_readable(|key| removed.iter().any(|r| r.key == key));
         self.shared.apply(
             removed
                 .iter()
