@@ -23,6 +23,11 @@
 //! answer a write, which may or may not have been applied (check it with
 //! `Manager::write_outcome` or `gate outcome ID`). `?namespace=germany`
 //! works on every endpoint.
+//!
+//! A switch stored but unreadable (another tool broke its record) is
+//! listed by `GET /unreadable`; `GET` and every change of it answer
+//! **409** with `"unreadable": true` and the `reason`, writing nothing;
+//! `PUT` repairs it (whatever its `version`), `DELETE` removes it.
 //! `GET /openapi.json` describes them all.
 //!
 //! | method and path | does |
@@ -30,7 +35,7 @@
 //! | `GET /switches` | every switch |
 //! | `POST /switches` | create (body: a switch) → 201 |
 //! | `GET /switches/{name}` | one switch |
-//! | `PUT /switches/{name}` | replace, if its `version` is still the stored one (else 409) |
+//! | `PUT /switches/{name}` | replace, if its `version` is still the stored one (else 409); repairs an unreadable one |
 //! | `DELETE /switches/{name}` | remove it and its descendants |
 //! | `POST /switches/{name}/enable`, `/disable`, `/global`, `/toggle` | the rollout shortcuts |
 //! | `PUT /switches/{name}/percentage` | `{"percentage": 20}` |
@@ -39,6 +44,7 @@
 //! | `GET /export` | `{"switches": [...]}` |
 //! | `POST /import` | `{"switches": [...], "dry_run": false}`: all checked first, nothing written if one is invalid |
 //! | `GET /history?name=&limit=` | the audit trail, newest first |
+//! | `GET /unreadable` | the stored records that cannot be read, with why |
 
 use std::fmt;
 use std::sync::Arc;
@@ -159,6 +165,7 @@ pub fn router(manager: Manager, auth: Auth) -> Router {
         .route("/export", get(export))
         .route("/import", post(import))
         .route("/history", get(history))
+        .route("/unreadable", get(unreadable))
         .route("/openapi.json", get(openapi))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint", None) })
         .layer(middleware::from_fn_with_state(auth, authenticate))
@@ -234,6 +241,12 @@ impl From<Error> for ApiError {
                 e
             }
             Error::Contended { .. } => ApiError::new(StatusCode::CONFLICT, &error, None),
+            Error::Unreadable { reason, .. } => {
+                let mut e = ApiError::new(StatusCode::CONFLICT, &error, Some("name"));
+                e.body["unreadable"] = json!(true);
+                e.body["reason"] = json!(reason);
+                e
+            }
             Error::Storage(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &error, None),
             // Not a failure: the write may have been applied.
             Error::OutcomeUnknown { id, .. } => {
@@ -317,7 +330,19 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
         .map_err(|e| ApiError::invalid("body", format!("invalid JSON body: {e}")))
 }
 
+/// The 409 of a switch stored but unreadable.
+fn unreadable_error(manager: &Manager, name: &str) -> Option<ApiError> {
+    let reason = manager.unreadable_reason(name)?;
+    Some(ApiError::from(Error::Unreadable {
+        key: name.to_owned(),
+        reason,
+    }))
+}
+
 fn found(manager: &Manager, name: &str) -> Result<Switch, ApiError> {
+    if let Some(e) = unreadable_error(manager, name) {
+        return Err(e);
+    }
     manager.switch(name).ok_or_else(|| {
         ApiError::from(Error::NotFound {
             name: name.to_owned(),
@@ -340,6 +365,9 @@ fn parse_switch(bytes: &Bytes) -> Result<Switch, ApiError> {
 
 async fn create(Scoped(m): Scoped, bytes: Bytes) -> ApiResult {
     let switch = parse_switch(&bytes)?;
+    if let Some(e) = unreadable_error(&m, &switch.name) {
+        return Err(e);
+    }
     let stored = m.register(switch).await?;
     Ok((StatusCode::CREATED, Json(stored)).into_response())
 }
@@ -352,11 +380,17 @@ async fn replace(Scoped(m): Scoped, Path(name): Path<String>, bytes: Bytes) -> A
             format!("the body names {:?}, the path {name:?}", switch.name),
         ));
     }
+    if m.unreadable_reason(&name).is_some() {
+        return ok(m.repair(switch).await?);
+    }
     ok(m.update(switch).await?)
 }
 
 async fn delete(Scoped(m): Scoped, Path(name): Path<String>) -> ApiResult {
-    found(&m, &name)?;
+    // An unreadable record can be deleted.
+    if m.unreadable_reason(&name).is_none() {
+        found(&m, &name)?;
+    }
     let removed: Vec<String> = m
         .unregister(&name)
         .await?
@@ -428,6 +462,9 @@ async fn change_users(m: Manager, name: String, bytes: Bytes, add: bool) -> ApiR
     let Ids { ids } = body(&bytes)?;
     if ids.is_empty() {
         return Err(ApiError::invalid("ids", "give at least one id"));
+    }
+    if let Some(e) = unreadable_error(&m, &name) {
+        return Err(e);
     }
     // One write and one audit entry for all the ids.
     let switch = if add {
@@ -513,6 +550,15 @@ struct HistoryQuery {
 async fn history(Scoped(m): Scoped, Query(q): Query<HistoryQuery>) -> ApiResult {
     let entries = m.history(q.name.as_deref(), q.limit.unwrap_or(100)).await?;
     ok(entries)
+}
+
+async fn unreadable(Scoped(m): Scoped) -> ApiResult {
+    let records: Vec<JsonValue> = m
+        .unreadable()
+        .into_iter()
+        .map(|r| json!({ "key": r.key, "error": r.error }))
+        .collect();
+    ok(records)
 }
 
 /// The OpenAPI description of these endpoints.

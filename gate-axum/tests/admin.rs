@@ -376,7 +376,7 @@ async fn the_openapi_description_matches_the_routes() {
             operations += 1;
         }
     }
-    assert_eq!(operations, 17, "every endpoint is described");
+    assert_eq!(operations, 18, "every endpoint is described");
     let undocumented = call(&server, Method::GET, "/switches/beta/nothing", Value::Null).await;
     assert_eq!(json_of(&undocumented)["error"], "no such endpoint");
 }
@@ -424,4 +424,140 @@ async fn allowing_many_ids_is_one_write_and_one_audit_entry() {
     let history = m.history(None, 5000).await.unwrap();
     assert_eq!(history.len(), 7);
     assert_eq!(history[0].users.as_ref().unwrap().removed_count, 500);
+}
+
+/// A record broken in Redis by another tool: listed, inspected, refused
+/// without writing, repaired with PUT, deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_record_can_be_inspected_repaired_and_deleted() {
+    let url = std::env::var("GATE_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into());
+    let prefix = format!("gate-axum-test:broken:{}", std::process::id());
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let writer = Manager::builder()
+        .redis(&url)
+        .prefix(&prefix)
+        .build()
+        .await
+        .unwrap();
+    writer.allow("listed", "alice").await.unwrap();
+    writer.enable_for_all("versioned").await.unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(format!("{prefix}:users:listed"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg(format!("{prefix}:users:listed"))
+        .arg("alice")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg(format!("{prefix}:versions"))
+        .arg("versioned")
+        .arg("x")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+
+    let m = Manager::builder()
+        .redis(&url)
+        .prefix(&prefix)
+        .build()
+        .await
+        .unwrap();
+    let server = start(&m).await;
+    let listed = call(&server, Method::GET, "/unreadable", Value::Null).await;
+    assert_eq!(listed.status, StatusCode::OK);
+    let listed = json_of(&listed);
+    assert_eq!(listed[0]["key"], "listed");
+    assert!(
+        listed[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("is not a set"),
+        "{listed}"
+    );
+    assert_eq!(listed[1]["key"], "versioned");
+
+    let shown = call(&server, Method::GET, "/switches/listed", Value::Null).await;
+    assert_eq!(shown.status, StatusCode::CONFLICT, "{shown:?}");
+    assert_eq!(json_of(&shown)["unreadable"], true);
+    assert!(json_of(&shown)["reason"]
+        .as_str()
+        .unwrap()
+        .contains("is not a set"));
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/switches/listed/allow",
+            json!({"ids": ["bob"]}),
+        ),
+        (
+            Method::POST,
+            "/switches/versioned/allow",
+            json!({"ids": ["bob"]}),
+        ),
+        (Method::POST, "/switches/versioned/enable", Value::Null),
+        (Method::POST, "/switches", json!({"name": "versioned"})),
+    ] {
+        let answer = call(&server, method.clone(), path, body).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::CONFLICT,
+            "{method} {path}: {answer:?}"
+        );
+        assert_eq!(
+            json_of(&answer)["unreadable"],
+            true,
+            "{method} {path}: {answer:?}"
+        );
+    }
+    let raw: String = redis::cmd("GET")
+        .arg(format!("{prefix}:users:listed"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(raw, "alice", "nothing was written");
+    let members: Vec<String> = redis::cmd("SMEMBERS")
+        .arg(format!("{prefix}:users:versioned"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert!(members.is_empty(), "nothing was written: {members:?}");
+
+    let repaired = call(
+        &server,
+        Method::PUT,
+        "/switches/listed",
+        json!({"name": "listed", "state": "selective", "users": ["carol"]}),
+    )
+    .await;
+    assert_eq!(repaired.status, StatusCode::OK, "{repaired:?}");
+    assert!(m.active("listed", "carol"));
+    let allowed = call(
+        &server,
+        Method::POST,
+        "/switches/listed/allow",
+        json!({"ids": ["dave"]}),
+    )
+    .await;
+    assert_eq!(allowed.status, StatusCode::OK, "{allowed:?}");
+    let deleted = call(&server, Method::DELETE, "/switches/versioned", Value::Null).await;
+    assert_eq!(deleted.status, StatusCode::OK, "{deleted:?}");
+    assert_eq!(json_of(&deleted)["removed"], json!(["versioned"]));
+    let listed = call(&server, Method::GET, "/unreadable", Value::Null).await;
+    assert_eq!(json_of(&listed), json!([]));
+
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:*"))
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(keys)
+        .query_async(&mut c)
+        .await
+        .unwrap();
 }

@@ -110,6 +110,13 @@ pub(crate) enum Command {
         name: String,
     },
 
+    /// Store a switch from JSON (as `show` prints it): create it, replace
+    /// it whole, or repair a stored record that cannot be read
+    Put {
+        /// The file holding the switch, or - for standard input
+        file: PathBuf,
+    },
+
     /// Create a switch (disabled until enabled)
     Create {
         /// The switch's name; `:` makes it the child of another (movies:star_wars)
@@ -266,6 +273,23 @@ Examples:
     Outcome {
         /// The operation id the failed command printed
         id: String,
+    },
+
+    /// Write the switches of a snapshot file back into the store (after
+    /// it lost its data): every one it lacks, all or none; the nodes then
+    /// follow the store again
+    #[command(after_help = "\
+Examples:
+  gate --store redis://127.0.0.1:6379/0 restore --from /var/lib/myapp/gate-snapshot.json
+  gate --store redis://127.0.0.1:6379/0 restore --as-is")]
+    Restore {
+        /// The snapshot file a node keeps (its snapshot_file setting)
+        #[arg(long, value_name = "FILE", required_unless_present = "as_is")]
+        from: Option<PathBuf>,
+        /// Write nothing: take the store as it is now as the truth (after
+        /// a deliberate flush); the nodes drop the switches it lacks
+        #[arg(long, conflicts_with = "from")]
+        as_is: bool,
     },
 
     /// Show the audit trail: who changed what and when, newest first

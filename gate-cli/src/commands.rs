@@ -23,6 +23,19 @@ pub(crate) async fn run(cli: Cli, style: Style, out: &mut String) -> Result<(), 
             writeln!(out, "{}", pretty(&switch)).ok();
             Ok(())
         }
+        Command::Put { file } => put(m, &file, style, out).await,
+        Command::Restore { from, as_is } => match from {
+            Some(from) if !as_is => restore(m, &from, out).await,
+            _ => {
+                m.mark_restored().await?;
+                writeln!(
+                    out,
+                    "the store is marked restored as it is: the nodes follow it"
+                )
+                .ok();
+                Ok(())
+            }
+        },
         Command::Create {
             name,
             label,
@@ -106,9 +119,94 @@ fn export_form(switches: Vec<Switch>) -> Vec<Json> {
         .collect()
 }
 
-/// The switch `name`, or an error naming it.
+/// The switch `name`, or an error naming it (and saying why, if it is
+/// stored but cannot be read).
 fn existing(m: &Manager, name: &str) -> Result<Switch, Failure> {
+    if let Some(reason) = m.unreadable_reason(name) {
+        return Err(Failure::new(format!(
+            "switch {name:?} is stored but cannot be read: {reason}; repair it with `gate put FILE` (a switch as JSON) or remove it with `gate delete {name}`"
+        )));
+    }
     m.switch(name).ok_or_else(|| not_found(m, name))
+}
+
+/// `gate put FILE`: create, replace or repair one switch.
+async fn put(
+    m: &Manager,
+    file: &std::path::Path,
+    style: Style,
+    out: &mut String,
+) -> Result<(), Failure> {
+    let text = if file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| Failure::new(format!("cannot read standard input: {e}")))?;
+        text
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?
+    };
+    let switch = Switch::from_json(&text)?;
+    let what = if m.unreadable_reason(&switch.name).is_some() {
+        "repaired"
+    } else if m.switch(&switch.name).is_some() {
+        "replaced"
+    } else {
+        "created"
+    };
+    let stored = m.repair(switch).await?;
+    writeln!(
+        out,
+        "{}: {what}, {}; rules: {}",
+        stored.name,
+        style.state(stored.state),
+        rules_summary(&stored)
+    )
+    .ok();
+    Ok(())
+}
+
+/// `gate restore --from FILE`.
+async fn restore(m: &Manager, from: &std::path::Path, out: &mut String) -> Result<(), Failure> {
+    let done = m.restore_from(from).await?;
+    writeln!(
+        out,
+        "restored {}{}",
+        switches(done.created.len()),
+        listed(&done.created)
+    )
+    .ok();
+    if !done.kept.is_empty() {
+        writeln!(
+            out,
+            "kept {} the store holds already{}",
+            switches(done.kept.len()),
+            listed(&done.kept)
+        )
+        .ok();
+    }
+    for (key, reason) in &done.invalid {
+        writeln!(out, "skipped {key}: {reason}").ok();
+    }
+    Ok(())
+}
+
+/// `1 switch`, `2 switches`.
+fn switches(n: usize) -> String {
+    if n == 1 {
+        "1 switch".to_owned()
+    } else {
+        format!("{n} switches")
+    }
+}
+
+/// `: a, b, c` (or nothing for none).
+fn listed(keys: &[String]) -> String {
+    if keys.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", keys.join(", "))
+    }
 }
 
 fn not_found(m: &Manager, name: &str) -> Failure {
@@ -175,9 +273,40 @@ pub(crate) fn rules_summary(s: &Switch) -> String {
 
 fn list(m: &Manager, json: bool, style: Style, out: &mut String) -> Result<(), Failure> {
     let switches = m.switches();
+    let unreadable = m.unreadable();
     if json {
         writeln!(out, "{}", pretty(&switches)).ok();
+        for record in &unreadable {
+            eprintln!(
+                "warning: switch {:?} is stored but cannot be read: {}",
+                record.key, record.error
+            );
+        }
         return Ok(());
+    }
+    if !unreadable.is_empty() {
+        let rows: Vec<Vec<Cell>> = unreadable
+            .iter()
+            .map(|r| {
+                let name = r.key.strip_prefix(&format!("{}.", m.namespace()));
+                vec![
+                    (name.unwrap_or(&r.key).to_owned(), None),
+                    ("unreadable".to_owned(), Some(Colour::Red)),
+                    (r.error.clone(), None),
+                ]
+            })
+            .collect();
+        let head = match unreadable.len() {
+            1 => "1 switch is".to_owned(),
+            n => format!("{n} switches are"),
+        };
+        writeln!(
+            out,
+            "{head} stored but cannot be read (not served; repair with `gate put`, or `gate delete`):"
+        )
+        .ok();
+        out.push_str(&table(style, &["NAME", "STATE", "PROBLEM"], &rows));
+        writeln!(out).ok();
     }
     if switches.is_empty() {
         writeln!(out, "no switches").ok();
@@ -463,7 +592,10 @@ async fn set_variants(
 }
 
 async fn delete(m: &Manager, name: &str, yes: bool, out: &mut String) -> Result<(), Failure> {
-    existing(m, name)?;
+    // A record that cannot be read can be deleted.
+    if m.unreadable_reason(name).is_none() {
+        existing(m, name)?;
+    }
     let prefix = format!("{name}:");
     let descendants: Vec<String> = m
         .switches()

@@ -1089,6 +1089,8 @@ fn every_subcommand_has_help() {
         &["import"],
         &["history"],
         &["outcome"],
+        &["put"],
+        &["restore"],
     ];
     for sub in subcommands {
         let output = std::process::Command::new(support::GATE)

@@ -117,6 +117,20 @@ pub enum Error {
         /// The parser's explanation.
         reason: String,
     },
+    /// A record is stored under this key but cannot be read (malformed
+    /// JSON, a version that is not a number, an allow-list that is not a
+    /// set, … written by another tool). Nothing was written: repair it
+    /// (`gate put`, `PUT` in the admin API, [`Manager::repair`]) or
+    /// delete it.
+    ///
+    /// [`Manager::repair`]: crate::Manager::repair
+    #[error("switch {key:?} is stored but cannot be read: {reason}; nothing was written: repair it (gate put, or PUT in the admin API) or delete it")]
+    Unreadable {
+        /// The storage key (`name` or `namespace.name`).
+        key: String,
+        /// What is wrong with the record.
+        reason: String,
+    },
     /// The storage failed (for Redis: unreachable, refused the write, …).
     /// A write that fails with it was not applied (its message says
     /// "nothing was written"), except in one case its message names: a

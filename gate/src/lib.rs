@@ -40,6 +40,7 @@ pub mod import;
 mod json_input;
 mod manager;
 mod operator;
+pub mod recovery;
 pub mod signals;
 pub mod storage;
 mod switch;

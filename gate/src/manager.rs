@@ -104,6 +104,9 @@ pub(crate) struct Shared {
     pub(crate) overrides: Overrides,
     sync: Mutex<SyncStatus>,
     pub(crate) autocreator: Autocreator,
+    /// Storage key → why its record cannot be read, for the records the
+    /// last reads skipped (each reported once).
+    unreadable: Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 /// The entry point: registers, changes and checks switches.
@@ -193,6 +196,8 @@ impl Builder {
                 last_sync: Some(std::time::SystemTime::now()),
                 source: ReplicaSource::Storage,
                 last_error: None,
+                data_loss: None,
+                unreadable: 0,
             },
         );
         match manager.shared.storage.load_now() {
@@ -248,6 +253,37 @@ impl Shared {
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn set_sync(&self, change: impl FnOnce(&mut SyncStatus)) {
         change(&mut self.sync.lock().unwrap_or_else(|e| e.into_inner()));
+    }
+
+    /// Notes that the record at `key` cannot be read; true if this is
+    /// news (the key was readable, or failed differently), to report.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn note_unreadable(&self, key: &str, error: &str) -> bool {
+        let mut unreadable = self.unreadable.lock().unwrap_or_else(|e| e.into_inner());
+        if unreadable.get(key).is_some_and(|known| known == error) {
+            return false;
+        }
+        unreadable.insert(key.to_owned(), error.to_owned());
+        true
+    }
+
+    /// Forgets the problems of the keys for which `readable` holds (read
+    /// fine, or gone), so that a later one is reported again.
+    pub(crate) fn note_readable(&self, mut readable: impl FnMut(&str) -> bool) {
+        self.unreadable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|key, _| !readable(key));
+    }
+
+    /// The unreadable records, by key.
+    pub(crate) fn unreadable(&self) -> Vec<(String, String)> {
+        self.unreadable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect()
     }
 
     fn lock_registry(&self) -> std::sync::MutexGuard<'_, NamespaceRegistry> {
@@ -415,6 +451,17 @@ impl Shared {
         self.replica.load().namespace(index)?.get(name).cloned()
     }
 
+    /// How many switches the replica holds.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn replica_len(&self) -> usize {
+        self.replica
+            .load()
+            .namespaces
+            .iter()
+            .map(|ns| ns.len())
+            .sum()
+    }
+
     /// Every switch of the replica, with its key.
     pub(crate) fn replica_records(&self) -> Vec<Record> {
         let names: Vec<(usize, Arc<str>)> = self
@@ -462,6 +509,7 @@ impl Manager {
                 overrides: Overrides::default(),
                 sync: Mutex::new(sync),
                 autocreator: Autocreator::new(),
+                unreadable: Mutex::default(),
             }),
             namespace: Arc::from(""),
             namespace_index: 0,
@@ -481,11 +529,19 @@ impl Manager {
     /// assert!(status.connected);
     /// ```
     pub fn sync_status(&self) -> SyncStatus {
-        self.shared
+        let mut status = self
+            .shared
             .sync
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone()
+            .clone();
+        status.unreadable = self
+            .shared
+            .unreadable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len();
+        status
     }
 
     /// Reads the whole storage again and makes the replica equal to it,
@@ -502,7 +558,14 @@ impl Manager {
     pub async fn reload(&self) -> Result<(), Error> {
         let since = self.shared.seq();
         let records = self.shared.storage.load().await?;
-        self.shared.sync_to(records, &[], since);
+        // A record known to be unreadable keeps its last good copy.
+        let unreadable: Vec<String> = self
+            .shared
+            .unreadable()
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
+        self.shared.sync_to(records, &unreadable, since);
         Ok(())
     }
 
@@ -1222,6 +1285,9 @@ impl Manager {
             .storage
             .remove_tree(&self.key(name), &self.actor)
             .await?;
+        // A removed record that could not be read is no longer a problem.
+        self.shared
+            .note_readable(|key| removed.iter().any(|r| r.key == key));
         self.shared.apply(
             removed
                 .iter()

@@ -212,6 +212,19 @@ pub struct RecordSkipped {
     pub error: String,
 }
 
+/// The shared store was found to have lost its data (restarted without
+/// persistence, flushed): the replica keeps its last state, and only
+/// explicit deletes remove switches until the store is restored (`gate
+/// restore --from <snapshot>`). Fired once per loss.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StoreDataLost {
+    /// What was seen, as [`SyncStatus::data_loss`](crate::storage::SyncStatus::data_loss) says it.
+    pub message: String,
+    /// How many switches the replica keeps serving.
+    pub switches: usize,
+}
+
 /// Every signal of a manager (shared by its namespaces).
 ///
 /// Listeners of `switch_checked`, `switch_active` and
@@ -231,6 +244,10 @@ pub struct Signals {
     pub switch_checked: Signal<SwitchChecked>,
     /// A switch was checked and found active.
     pub switch_active: Signal<SwitchChecked>,
-    /// A stored record was malformed and skipped.
+    /// A stored record was malformed and skipped; fired once per distinct
+    /// problem (key and error), again only if it changes, or after the
+    /// record was readable and broke again.
     pub record_skipped: Signal<RecordSkipped>,
+    /// The shared store lost its data; the replica keeps its last state.
+    pub store_data_lost: Signal<StoreDataLost>,
 }

@@ -123,28 +123,35 @@ async fn replica_catches_up_after_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_emptied_while_running() {
+async fn redis_emptied_while_running_is_a_data_loss() {
     let server = Server::start().await;
-    let m = manager(&server, Duration::from_millis(100)).await;
+    let m = manager(&server, Duration::from_millis(20)).await;
     m.enable_for_all("one").await.unwrap();
     m.enable_for_all("two").await.unwrap();
     let gone = Recorder::connect(&m.signals().switch_unregistered);
+    let lost = Recorder::connect(&m.signals().store_data_lost);
     let mut c = redis_support::connection(&server.url()).await;
     let _: () = redis::cmd("FLUSHALL").query_async(&mut c).await.unwrap();
-    eventually("the switches disappear", SOON, || m.switches().is_empty()).await;
-    assert!(!m.active("one", ()));
-    // Signals fire right after the replica changes.
-    eventually("both unregistrations are signalled", SOON, || {
-        gone.events().len() == 2
+    eventually("the loss is reported", SOON, || {
+        m.sync_status().data_loss.is_some()
     })
     .await;
-    let mut names: Vec<String> = gone
-        .events()
-        .iter()
-        .map(|e| e.switch.name.clone())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["one", "two"]);
+    // Several resyncs later: still served, reported once, no switch gone.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(m.active("one", ()) && m.active("two", ()));
+    assert!(gone.events().is_empty(), "nothing was unregistered");
+    assert_eq!(lost.events().len(), 1, "reported once");
+    assert_eq!(lost.events()[0].switches, 2);
+    let status = m.sync_status();
+    assert!(status.connected);
+    assert!(
+        status
+            .data_loss
+            .as_deref()
+            .unwrap()
+            .contains("gate restore"),
+        "{status:?}"
+    );
     // And the manager keeps working.
     m.enable_for_all("three").await.unwrap();
     assert!(m.active("three", ()));
@@ -219,11 +226,22 @@ async fn start_while_redis_is_down_with_and_without_a_snapshot() {
         from_file.active("after", ()) && empty.active("after", ())
     })
     .await;
-    assert_eq!(from_file.sync_status().source, ReplicaSource::Storage);
+    // Redis came back without the switches the file holds: a data loss,
+    // so the file's switches are still served (and the file kept).
+    let status = from_file.sync_status();
+    assert!(status.connected);
+    assert!(status.data_loss.is_some(), "{status:?}");
+    assert_eq!(status.source, ReplicaSource::SnapshotFile);
     assert!(
-        from_file.switch("beta").is_none(),
-        "Redis's state replaces the file's"
+        from_file.active("beta", "alice"),
+        "the file's state is kept"
     );
+    assert!(std::fs::read_to_string(&snapshot)
+        .unwrap()
+        .contains("alice"));
+    // A node without a file has nothing to lose: it follows Redis.
+    assert_eq!(empty.sync_status().source, ReplicaSource::Storage);
+    assert!(empty.sync_status().data_loss.is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -15,9 +15,10 @@ mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 mod shortcut;
+pub(crate) mod snapshot;
 
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisBuilder, RedisStorage};
+pub use self::redis::{RedisBuilder, RedisStorage, REPUBLISH_ACTOR};
 pub use file::FileStorage;
 pub use memory::MemoryStorage;
 pub use shortcut::Shortcut;
@@ -47,6 +48,15 @@ pub struct SyncStatus {
     pub source: ReplicaSource,
     /// The last storage error, if the storage is not connected.
     pub last_error: Option<String>,
+    /// Set while the storage is known to have lost its data (a Redis
+    /// restarted without persistence, or flushed): what was seen. The
+    /// replica keeps serving its last state meanwhile; switches written
+    /// since are followed, and only explicit deletes remove any. Cleared
+    /// when the store is restored (`gate restore --from <snapshot>`).
+    pub data_loss: Option<String>,
+    /// How many stored records cannot be read (listed by
+    /// [`Manager::unreadable`](crate::Manager::unreadable)).
+    pub unreadable: usize,
 }
 
 /// Where a replica's switches came from.
@@ -56,7 +66,9 @@ pub enum ReplicaSource {
     /// From the storage itself.
     Storage,
     /// From the local snapshot file, because the storage was unreachable
-    /// at start-up; the storage's state replaces it once it answers.
+    /// at start-up (the storage's state replaces it once it answers), or
+    /// because the storage had lost its data (see
+    /// [`SyncStatus::data_loss`]).
     SnapshotFile,
     /// Nothing yet: the storage was unreachable at start-up and there was
     /// no snapshot file.
@@ -266,6 +278,35 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     fn write_outcome<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<WriteOutcome, Error>> {
         let _ = id;
         Box::pin(std::future::ready(Ok(WriteOutcome::NoRecord)))
+    }
+
+    /// Stores `switch` at `key` whatever the key holds now, also a record
+    /// that cannot be read (see [`Error::Unreadable`]); returns it as
+    /// stored. The default updates a readable switch (or creates one) and
+    /// fails with the read error on an unreadable one.
+    fn repair<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+        switch: Switch,
+    ) -> BoxFuture<'a, Result<Switch, Error>> {
+        Box::pin(async move {
+            match self.get(key).await? {
+                Some(stored) => {
+                    let mut switch = switch;
+                    switch.version = stored.version;
+                    Ok(self.update(key, actor, switch).await?.1)
+                }
+                None => self.insert(key, actor, switch).await,
+            }
+        })
+    }
+
+    /// Marks the storage as restored after a data loss (see
+    /// [`SyncStatus::data_loss`]), so that the managers following it take
+    /// its state as authoritative again. The default does nothing.
+    fn mark_restored(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(std::future::ready(Ok(())))
     }
 
     /// Waits a little before `modify` retries a write that lost a race

@@ -10,6 +10,14 @@
 //! | `{prefix}:users:{key}` | set | the switch's allow-list |
 //! | `{prefix}:changes` | pub/sub channel | one JSON notification per write |
 //! | `{prefix}:ops:{id}` | string, expires after an hour | the answer of the write with that operation id |
+//! | `{prefix}:epoch` | string | a marker set once (`SET NX`) by the first node, replaced by `gate restore` |
+//!
+//! A node remembers the marker it follows (and keeps it in its snapshot
+//! file). The marker gone or replaced while the node holds switches means
+//! the store lost its data (restarted without persistence, flushed): the
+//! node keeps serving its last state, reports it once, leaves its snapshot
+//! file alone, and takes the store's state as a whole again only once the
+//! store is restored (a marker `restored:…`, or its own marker back).
 //!
 //! Every write is one Lua script: it checks, writes, bumps the version,
 //! records its operation id and publishes, atomically (see [`ops`]).
@@ -18,14 +26,15 @@
 //! `name` or `namespace.name`.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde::{Deserialize, Serialize};
 
+use super::snapshot::{read_snapshot, write_snapshot, Snapshot};
 use super::{
     in_tree, shortcut, split_key, AppliedShortcut, BatchWrite, BoxFuture, Record, ReplicaSource,
     Shortcut, Storage, SyncStatus, WriteOutcome,
@@ -33,7 +42,7 @@ use super::{
 use crate::error::Error;
 use crate::history::{now_ms, Action, HistoryEntry, DEFAULT_HISTORY_CAPACITY, LISTED_IDS};
 use crate::manager::{Apply, Manager, Shared};
-use crate::signals::{Origin, RecordSkipped};
+use crate::signals::{Origin, RecordSkipped, Signals, StoreDataLost};
 use crate::switch::{Switch, Users};
 
 mod ops;
@@ -319,6 +328,38 @@ redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[3]) - 1)
 return out
 "#;
 
+// KEYS: switches, versions, users, history
+// ARGV: key, json, channel, entry without its closing brace, cap, ids...
+// Stores the switch whatever the key holds, also an unreadable record: a
+// version that is not a whole number starts again from 0, an allow-list
+// that is not a set is replaced.
+const REPAIR: &str = r#"
+local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if not cur or cur < 0 or cur ~= math.floor(cur) or cur > 2^52 then cur = 0 end
+local v = cur + 1
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], string.format('%d', v))
+redis.call('UNLINK', KEYS[3])
+for i = 6, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+redis.call('LPUSH', KEYS[4], ARGV[4] .. ',"version":' .. string.format('%d', v) .. '}')
+redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]) - 1)
+redis.call('PUBLISH', ARGV[3], cjson.encode({op = 'put', key = ARGV[1], version = v}))
+return v
+"#;
+
+/// A number that differs between calls (time and a counter), for markers.
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    u64::from(nanos) ^ (NEXT.fetch_add(1, Ordering::Relaxed) << 32)
+}
+
+/// The prefix of a store marker written by a restore.
+const RESTORED: &str = "restored:";
+
 /// Up to this many ids travel inside a write's script; more are first
 /// staged in a temporary set, so that no single call carries a million
 /// arguments (and runs into the timeout).
@@ -373,6 +414,8 @@ enum Notification {
         version: u64,
         ids: Vec<String>,
     },
+    /// The store was restored after a data loss: read it all again.
+    Restored,
 }
 
 #[derive(Debug)]
@@ -383,6 +426,7 @@ struct Keys {
     channel: String,
     history: String,
     ops_prefix: String,
+    epoch: String,
 }
 
 impl Keys {
@@ -394,6 +438,7 @@ impl Keys {
             channel: format!("{prefix}:changes"),
             history: format!("{prefix}:history"),
             ops_prefix: format!("{prefix}:ops:"),
+            epoch: format!("{prefix}:epoch"),
         }
     }
 
@@ -429,6 +474,7 @@ struct Scripts {
     remove_tree: redis::Script,
     batch: redis::Script,
     outcome: redis::Script,
+    repair: redis::Script,
 }
 
 /// One write: its operation id, its record's key, its kind (`register`,
@@ -841,56 +887,74 @@ impl RedisStorage {
         }
     }
 
-    /// One switch as stored, `Err` with the parse error if malformed.
+    /// One switch as stored: `Some(Err(Error::Unreadable))` if its record,
+    /// version or allow-list cannot be read.
     ///
     /// A small allow-list is read with the record in one atomic pipeline;
     /// a large one page by page, and kept only if the switch's version did
     /// not move meanwhile (every write bumps it), so the result is always
-    /// one consistent version.
+    /// one consistent version. Every answer is checked on its own: a
+    /// version that is not a number or an allow-list that is not a set
+    /// makes this switch unreadable, never the read fail.
     async fn fetch(&self, key: &str) -> Result<Option<Result<Switch, Error>>, Error> {
         let mut connection = self.connection.clone();
         for _ in 0..3 {
-            let (json, version, card): (Option<String>, Option<u64>, usize) = self
+            let answers: Vec<redis::RedisResult<redis::Value>> = self
                 .call(
                     "read a switch",
                     redis::pipe()
                         .atomic()
+                        .ignore_errors()
                         .hget(&self.keys.switches, key)
                         .hget(&self.keys.versions, key)
                         .scard(self.keys.users(key))
                         .query_async(&mut connection),
                 )
                 .await?;
-            let Some(json) = json else {
+            let [json, version, card] = self.answers("read a switch", answers)?;
+            let Some(json) = raw_bytes(json).map_err(|e| self.storage_error("read a switch", e))?
+            else {
                 return Ok(None);
             };
-            let version = version.unwrap_or(0);
+            let version = raw_bytes(version).and_then(|v| version_of(v.as_deref()));
+            let card = card_of(&self.keys.users(key), card);
+            let (version, card) = match (version, card) {
+                (Ok(version), Ok(card)) => (version, card),
+                (Err(reason), _) | (_, Err(reason)) => {
+                    return Ok(Some(Err(unreadable(key, reason))));
+                }
+            };
             if card == 0 {
-                return Ok(Some(Self::parse(key, &json, version, Users::default())));
+                return Ok(Some(Self::parse_raw(key, &json, version, Users::default())));
             }
             if card <= READ_WHOLE {
-                let (json, version, users): (Option<String>, Option<u64>, Vec<String>) = self
+                let answers: Vec<redis::RedisResult<redis::Value>> = self
                     .call(
                         "read a switch",
                         redis::pipe()
                             .atomic()
+                            .ignore_errors()
                             .hget(&self.keys.switches, key)
                             .hget(&self.keys.versions, key)
                             .smembers(self.keys.users(key))
                             .query_async(&mut connection),
                     )
                     .await?;
-                return Ok(json.map(|json| {
-                    Self::parse(
-                        key,
-                        &json,
-                        version.unwrap_or(0),
-                        users.into_iter().collect(),
-                    )
+                let [json, version, users] = self.answers("read a switch", answers)?;
+                let Some(json) =
+                    raw_bytes(json).map_err(|e| self.storage_error("read a switch", e))?
+                else {
+                    return Ok(None);
+                };
+                let version = raw_bytes(version).and_then(|v| version_of(v.as_deref()));
+                let users = members_of(&self.keys.users(key), users);
+                return Ok(Some(match (version, users) {
+                    (Ok(version), Ok(users)) => Self::parse_raw(key, &json, version, users),
+                    (Err(reason), _) | (_, Err(reason)) => Err(unreadable(key, reason)),
                 }));
             }
             let users = self.scan_users(key, card).await?;
-            let after: Option<u64> = self
+            let after: Option<Vec<u8>> = self
                 .call(
                     "read a switch",
                     redis::cmd("HGET")
@@ -899,8 +963,8 @@ impl RedisStorage {
                         .query_async(&mut connection),
                 )
                 .await?;
-            if after == Some(version) {
-                return Ok(Some(Self::parse(key, &json, version, users)));
+            if version_of(after.as_deref()) == Ok(version) {
+                return Ok(Some(Self::parse_raw(key, &json, version, users)));
             }
         }
         Err(self.storage_error(
@@ -909,7 +973,42 @@ impl RedisStorage {
         ))
     }
 
-    /// Every switch as stored; malformed ones come back as errors.
+    /// Exactly `N` answers of a pipeline, or an error.
+    fn answers<const N: usize>(
+        &self,
+        what: &str,
+        answers: Vec<redis::RedisResult<redis::Value>>,
+    ) -> Result<[redis::RedisResult<redis::Value>; N], Error> {
+        let count = answers.len();
+        answers.try_into().map_err(|_| {
+            self.storage_error(
+                what,
+                format_args!("{count} answers where {N} were expected"),
+            )
+        })
+    }
+
+    /// A record read as bytes: checked to be UTF-8, then parsed.
+    fn parse_raw(key: &str, json: &[u8], version: u64, users: Users) -> Result<Switch, Error> {
+        let json = std::str::from_utf8(json)
+            .map_err(|_| unreadable(key, "its record is not UTF-8 text".to_owned()))?;
+        Self::parse(key, json, version, users).map_err(|e| {
+            let reason = match e {
+                Error::InvalidJson { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            unreadable(
+                key,
+                format!("its record {} is invalid: {reason}", excerpt(json)),
+            )
+        })
+    }
+
+    /// Every switch as stored (unreadable ones as [`Error::Unreadable`]),
+    /// in key order, and the store's epoch marker.
+    ///
+    /// Every field of every switch is read and checked on its own: a bad
+    /// version, record or allow-list skips that switch only.
     ///
     /// `known` gives the replica's copy of a switch: an allow-list whose
     /// version and size are unchanged is taken from it instead of being
@@ -919,93 +1018,221 @@ impl RedisStorage {
     async fn fetch_all(
         &self,
         known: impl Fn(&str) -> Option<Arc<Switch>>,
-    ) -> Result<Vec<(String, Result<Switch, Error>)>, Error> {
+    ) -> Result<FullRead, Error> {
         let mut connection = self.connection.clone();
-        let (records, versions): (HashMap<String, String>, HashMap<String, u64>) = self
+        type Hash = HashMap<Vec<u8>, Vec<u8>>;
+        let (records, versions, epoch): (Hash, Hash, Option<Vec<u8>>) = self
             .call(
                 "read the switches",
                 redis::pipe()
                     .atomic()
                     .hgetall(&self.keys.switches)
                     .hgetall(&self.keys.versions)
+                    .get(&self.keys.epoch)
                     .query_async(&mut connection),
             )
             .await?;
+        let epoch = epoch.map(|e| String::from_utf8_lossy(&e).into_owned());
         // Sorted: what follows (signals, the snapshot file) never depends
         // on the order of HGETALL.
-        let mut keys: Vec<String> = records.keys().cloned().collect();
-        keys.sort_unstable();
-        let mut cards: Vec<usize> = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(1000) {
+        // Each key with its record and version, or why they are unreadable.
+        type Entry = (String, Result<(Vec<u8>, u64), String>);
+        let mut entries: Vec<Entry> = records
+            .into_iter()
+            .map(|(key, json)| match String::from_utf8(key) {
+                Ok(key) => {
+                    let version = version_of(versions.get(key.as_bytes()).map(Vec::as_slice));
+                    (key, version.map(|v| (json, v)))
+                }
+                Err(e) => (
+                    String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    Err("its key is not UTF-8 text".to_owned()),
+                ),
+            })
+            .collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut cards: Vec<Result<usize, String>> = Vec::with_capacity(entries.len());
+        for chunk in entries.chunks(1000) {
             let mut pipe = redis::pipe();
-            for key in chunk {
+            pipe.ignore_errors();
+            for (key, _) in chunk {
                 pipe.scard(self.keys.users(key));
             }
-            let part: Vec<usize> = self
+            let part: Vec<redis::RedisResult<redis::Value>> = self
                 .call("read the allow-lists", pipe.query_async(&mut connection))
                 .await?;
-            cards.extend(part);
+            if part.len() != chunk.len() {
+                return Err(self.storage_error("read the allow-lists", "missing answers"));
+            }
+            cards.extend(
+                chunk
+                    .iter()
+                    .zip(part)
+                    .map(|((key, _), card)| card_of(&self.keys.users(key), card)),
+            );
         }
-        let mut users: Vec<Option<Users>> = vec![None; keys.len()];
+        let mut users: Vec<Option<Result<Users, String>>> = vec![None; entries.len()];
         // Small lists, many per pipeline; large ones page by page.
         let mut batch: Vec<usize> = Vec::new();
         let mut batch_ids = 0;
-        for (i, key) in keys.iter().enumerate() {
-            let version = versions.get(key).copied().unwrap_or(0);
-            let card = cards[i];
+        for (i, (key, entry)) in entries.iter().enumerate() {
+            let (version, card) = match (entry, &cards[i]) {
+                (Ok((_, version)), Ok(card)) => (*version, *card),
+                (Err(_), _) => continue,
+                (_, Err(reason)) => {
+                    users[i] = Some(Err(reason.clone()));
+                    continue;
+                }
+            };
             if card == 0 {
-                users[i] = Some(Users::default());
+                users[i] = Some(Ok(Users::default()));
             } else if let Some(same) =
                 known(key).filter(|s| s.version == version && s.users.len() == card)
             {
-                users[i] = Some(same.users.clone());
+                users[i] = Some(Ok(same.users.clone()));
             } else if card > READ_WHOLE {
-                users[i] = Some(self.scan_users(key, card).await?);
+                users[i] = Some(Ok(self.scan_users(key, card).await?));
             } else {
                 batch.push(i);
                 batch_ids += card;
                 if batch_ids >= READ_WHOLE || batch.len() >= 1000 {
-                    self.read_batch(&keys, &mut batch, &mut users).await?;
+                    self.read_batch(&entries, &mut batch, &mut users).await?;
                     batch_ids = 0;
                 }
             }
         }
-        self.read_batch(&keys, &mut batch, &mut users).await?;
-        Ok(keys
+        self.read_batch(&entries, &mut batch, &mut users).await?;
+        let records = entries
             .into_iter()
             .zip(users)
-            .map(|(key, users)| {
-                let version = versions.get(&key).copied().unwrap_or(0);
-                let parsed = Self::parse(&key, &records[&key], version, users.unwrap_or_default());
+            .map(|((key, entry), users)| {
+                let parsed = match (entry, users) {
+                    (Ok((json, version)), Some(Ok(users))) => {
+                        Self::parse_raw(&key, &json, version, users)
+                    }
+                    (Err(reason), _) | (_, Some(Err(reason))) => Err(unreadable(&key, reason)),
+                    (Ok(_), None) => Err(unreadable(&key, "its allow-list was not read".into())),
+                };
                 (key, parsed)
             })
-            .collect())
+            .collect();
+        Ok(FullRead { records, epoch })
     }
 
-    /// Reads the allow-lists of `keys[i]` for every `i` in `batch` with
-    /// one pipeline, and empties `batch`.
-    async fn read_batch(
+    /// Reads the allow-lists of `entries[i]` for every `i` in `batch` with
+    /// one pipeline, and empties `batch`. One that is not a set makes its
+    /// switch unreadable, not the read fail.
+    async fn read_batch<T>(
         &self,
-        keys: &[String],
+        entries: &[(String, T)],
         batch: &mut Vec<usize>,
-        users: &mut [Option<Users>],
+        users: &mut [Option<Result<Users, String>>],
     ) -> Result<(), Error> {
         if batch.is_empty() {
             return Ok(());
         }
         let mut connection = self.connection.clone();
         let mut pipe = redis::pipe();
+        pipe.ignore_errors();
         for &i in batch.iter() {
-            pipe.smembers(self.keys.users(&keys[i]));
+            pipe.smembers(self.keys.users(&entries[i].0));
         }
-        let lists: Vec<Vec<String>> = self
+        let lists: Vec<redis::RedisResult<redis::Value>> = self
             .call("read the allow-lists", pipe.query_async(&mut connection))
             .await?;
+        if lists.len() != batch.len() {
+            return Err(self.storage_error("read the allow-lists", "missing answers"));
+        }
         for (&i, list) in batch.iter().zip(lists) {
-            users[i] = Some(list.into_iter().collect());
+            users[i] = Some(members_of(&self.keys.users(&entries[i].0), list));
         }
         batch.clear();
         Ok(())
+    }
+
+    /// Fails with [`Error::Unreadable`] if the record at `key` exists but
+    /// cannot be read (checked without reading its allow-list), so that
+    /// an in-place allow-list change refuses it without writing.
+    async fn readable(&self, key: &str) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let answers: Vec<redis::RedisResult<redis::Value>> = self
+            .call(
+                "read a switch",
+                redis::pipe()
+                    .atomic()
+                    .ignore_errors()
+                    .hget(&self.keys.switches, key)
+                    .hget(&self.keys.versions, key)
+                    .cmd("TYPE")
+                    .arg(self.keys.users(key))
+                    .query_async(&mut connection),
+            )
+            .await?;
+        let [json, version, kind] = self.answers("read a switch", answers)?;
+        let Some(json) = raw_bytes(json).map_err(|e| self.storage_error("read a switch", e))?
+        else {
+            return Ok(());
+        };
+        let version = raw_bytes(version)
+            .and_then(|v| version_of(v.as_deref()))
+            .map_err(|reason| unreadable(key, reason))?;
+        match raw_bytes(kind) {
+            Ok(Some(kind)) if kind == b"set" || kind == b"none" => {}
+            Ok(kind) => {
+                let kind =
+                    String::from_utf8_lossy(kind.as_deref().unwrap_or_default()).into_owned();
+                return Err(unreadable(
+                    key,
+                    format!(
+                        "its allow-list {} is a {kind}, not a set",
+                        self.keys.users(key)
+                    ),
+                ));
+            }
+            Err(e) => return Err(self.storage_error("read a switch", e)),
+        }
+        Self::parse_raw(key, &json, version, Users::default()).map(|_| ())
+    }
+
+    /// Sets the store's marker if it has none (`SET NX`); returns the
+    /// marker the store holds then.
+    async fn claim_epoch(&self) -> Result<String, Error> {
+        let mut connection = self.connection.clone();
+        let fresh = format!("{}-{}-{}", now_ms(), std::process::id(), unique());
+        let (_, epoch): (Option<String>, Option<String>) = self
+            .call(
+                "mark the store",
+                redis::pipe()
+                    .atomic()
+                    .cmd("SET")
+                    .arg(&self.keys.epoch)
+                    .arg(&fresh)
+                    .arg("NX")
+                    .get(&self.keys.epoch)
+                    .query_async(&mut connection),
+            )
+            .await?;
+        Ok(epoch.unwrap_or(fresh))
+    }
+
+    /// Replaces the store's marker with a `restored:` one and tells every
+    /// node to read the store again.
+    async fn mark_restored_now(&self) -> Result<(), Error> {
+        let mut connection = self.connection.clone();
+        let marker = format!("{RESTORED}{}-{}-{}", now_ms(), std::process::id(), unique());
+        let notification = serde_json::to_string(&Notification::Restored)
+            .map_err(|e| self.storage_error("mark the store restored", e))?;
+        self.call(
+            "mark the store restored",
+            redis::pipe()
+                .atomic()
+                .set(&self.keys.epoch, marker)
+                .ignore()
+                .publish(&self.keys.channel, notification)
+                .ignore()
+                .query_async::<()>(&mut connection),
+        )
+        .await
     }
 
     /// `update`, with the switch as stored at `switch.version` if the
@@ -1242,6 +1469,7 @@ impl Storage for RedisStorage {
             Ok(self
                 .fetch_all(|_| None)
                 .await?
+                .records
                 .into_iter()
                 .filter_map(|(key, switch)| switch.ok().map(|switch| Record { key, switch }))
                 .collect())
@@ -1317,7 +1545,16 @@ impl Storage for RedisStorage {
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
-        Box::pin(self.update_with(key, actor, None, switch))
+        Box::pin(async move {
+            // An unreadable record is refused here, before any write (a
+            // script failing halfway on an allow-list that is not a set
+            // would leave half a write); `repair` replaces one.
+            let previous = match self.fetch(key).await? {
+                Some(previous) => Some(previous?),
+                None => None,
+            };
+            self.update_with(key, actor, previous, switch).await
+        })
     }
 
     fn update_from<'a>(
@@ -1382,6 +1619,9 @@ impl Storage for RedisStorage {
         known: Option<&'a Switch>,
     ) -> BoxFuture<'a, Result<AppliedShortcut, Error>> {
         Box::pin(async move {
+            // A record the script could edit but gate cannot read (written
+            // by another tool) is refused, not changed blindly.
+            self.readable(key).await?;
             match self.shortcut_script(key, actor, shortcut, known).await? {
                 Some(applied) => Ok(applied),
                 None => shortcut::read_modify_write(self, key, actor, shortcut)
@@ -1541,6 +1781,47 @@ impl Storage for RedisStorage {
         })
     }
 
+    fn repair<'a>(
+        &'a self,
+        key: &'a str,
+        actor: &'a str,
+        switch: Switch,
+    ) -> BoxFuture<'a, Result<Switch, Error>> {
+        Box::pin(async move {
+            let mut entry_switch = switch.clone();
+            entry_switch.version = 0;
+            let op = self.op("repair", &switch.name);
+            let mut entry =
+                HistoryEntry::updated(actor, key, &Switch::new(switch.name.clone()), &entry_switch);
+            entry.op = Some(op.id.clone());
+            let mut entry = entry.to_json();
+            // The script adds the version and the closing brace (a
+            // version of 0 is not written).
+            entry.pop();
+            // Any type for the allow-list: a repair replaces what is there.
+            let mut invocation = self.invocation(&self.scripts.repair, &op, "hash hash * list");
+            invocation
+                .key(&self.keys.switches)
+                .key(&self.keys.versions)
+                .key(self.keys.users(key))
+                .key(&self.keys.history)
+                .arg(key)
+                .arg(Self::record_json(&switch))
+                .arg(&self.keys.channel)
+                .arg(entry)
+                .arg(self.history_capacity)
+                .arg(switch.users.iter().collect::<Vec<&str>>());
+            let version: u64 = self.write(&op, "repair a switch", &invocation).await?;
+            let mut stored = switch;
+            stored.version = version;
+            Ok(stored)
+        })
+    }
+
+    fn mark_restored(&self) -> BoxFuture<'_, Result<(), Error>> {
+        Box::pin(self.mark_restored_now())
+    }
+
     fn retry_pause(&self, attempt: usize) -> BoxFuture<'_, ()> {
         use std::sync::atomic::{AtomicU32, Ordering};
         static NEXT: AtomicU32 = AtomicU32::new(0);
@@ -1603,6 +1884,12 @@ impl Storage for RedisStorage {
 ///     .redis("redis://127.0.0.1:6379/0")
 ///     .prefix("myapp")
 ///     .snapshot_file("/var/lib/myapp/gate-snapshot.json")
+///     .with_signals(|signals| {
+///         // Connected before the first load: start-up skips reach it too.
+///         signals.record_skipped.connect(|skipped| {
+///             eprintln!("cannot read switch {}: {}", skipped.key, skipped.error);
+///         });
+///     })
 ///     .build()
 ///     .await?;
 /// # let _ = manager; Ok(()) }
@@ -1617,6 +1904,17 @@ pub struct RedisBuilder {
     timeout: Duration,
     snapshot: Option<PathBuf>,
     history_capacity: usize,
+    setup: Option<SignalsSetup>,
+    republish: bool,
+}
+
+/// What [`RedisBuilder::with_signals`] runs before the first load.
+struct SignalsSetup(Box<dyn FnOnce(&Signals) + Send>);
+
+impl std::fmt::Debug for SignalsSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SignalsSetup(..)")
+    }
 }
 
 impl RedisBuilder {
@@ -1629,6 +1927,8 @@ impl RedisBuilder {
             timeout: Duration::from_secs(1),
             snapshot: None,
             history_capacity: DEFAULT_HISTORY_CAPACITY,
+            setup: None,
+            republish: false,
         }
     }
 
@@ -1665,7 +1965,10 @@ impl RedisBuilder {
     }
 
     /// A local file the replica is written to (atomically) after each
-    /// sync, and read from when the process starts while Redis is down.
+    /// sync, and read from when the process starts while Redis is down,
+    /// or finds that Redis lost its data. It is never written while the
+    /// store is known to have lost its data; `gate restore --from` writes
+    /// its switches back.
     pub fn snapshot_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.snapshot = Some(path.into());
         self
@@ -1675,6 +1978,25 @@ impl RedisBuilder {
     /// oldest are dropped (default 1,000, at least 1).
     pub fn history_capacity(mut self, entries: usize) -> Self {
         self.history_capacity = entries.max(1);
+        self
+    }
+
+    /// Connects listeners to the manager's signals before it loads
+    /// anything, so that they see the start-up too (switches skipped as
+    /// unreadable, a data loss found at start-up). `setup` runs once, in
+    /// [`build`](Self::build), before the first read.
+    pub fn with_signals(mut self, setup: impl FnOnce(&Signals) + Send + 'static) -> Self {
+        self.setup = Some(SignalsSetup(Box::new(setup)));
+        self
+    }
+
+    /// When this node finds that Redis lost its data, it writes the
+    /// switches it holds (and Redis lacks) back itself, then marks the
+    /// store restored, instead of waiting for `gate restore` (default
+    /// off: with several nodes, the operator chooses which state comes
+    /// back).
+    pub fn republish_on_data_loss(mut self, republish: bool) -> Self {
+        self.republish = republish;
         self
     }
 
@@ -1707,6 +2029,7 @@ impl RedisBuilder {
                 remove_tree: redis::Script::new(&ops::guarded(REMOVE_TREE)),
                 batch: redis::Script::new(&ops::guarded(BATCH)),
                 outcome: redis::Script::new(ops::OUTCOME),
+                repair: redis::Script::new(&ops::guarded(REPAIR)),
             }),
             timeout: self.timeout,
             history_capacity: self.history_capacity,
@@ -1720,7 +2043,10 @@ impl RedisBuilder {
     ///
     /// If Redis is unreachable the manager still starts: with the switches
     /// of the snapshot file if one is configured and readable, else with
-    /// none (and a warning); it joins Redis when Redis answers.
+    /// none (and a warning); it joins Redis when Redis answers. If Redis
+    /// answers but lost its data (its marker differs from the one in the
+    /// snapshot file), the manager serves the snapshot file's switches
+    /// and reports the loss ([`SyncStatus::data_loss`]).
     ///
     /// # Errors
     ///
@@ -1735,23 +2061,48 @@ impl RedisBuilder {
                 last_sync: None,
                 source: ReplicaSource::Empty,
                 last_error: None,
+                data_loss: None,
+                unreadable: 0,
             },
         );
+        if let Some(setup) = self.setup {
+            (setup.0)(manager.signals());
+        }
         let shared = manager.shared().clone();
         storage.status.attach(Arc::downgrade(&shared));
+        let from_file = self.snapshot.as_deref().map(read_snapshot);
+        let saved = match &from_file {
+            Some(Ok(file)) => Some(file.clone()),
+            _ => None,
+        };
         let sync = Sync {
             shared: Arc::downgrade(&shared),
             storage,
             interval: self.resync_interval,
+            epoch: Mutex::new(saved.as_ref().and_then(|s| s.epoch.clone())),
+            saved: Mutex::new(saved.map(|s| valid(s.records))),
             snapshot: self.snapshot,
+            republish: self.republish,
         };
         if let Err(e) = sync.resync(&shared).await {
-            sync.start_offline(&shared, &e);
+            sync.start_offline(&shared, &e, from_file);
         }
         drop(shared);
         tokio::spawn(sync.run());
         Ok(manager)
     }
+}
+
+/// The records of a snapshot file that are valid switches.
+fn valid(records: Vec<Record>) -> Vec<Record> {
+    records
+        .into_iter()
+        .filter(|r| r.switch.validate().is_ok())
+        .collect()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The background task that keeps a replica in step with Redis.
@@ -1760,31 +2111,44 @@ struct Sync {
     storage: RedisStorage,
     interval: Duration,
     snapshot: Option<PathBuf>,
+    /// The store's marker this replica follows (from the snapshot file
+    /// until the first read).
+    epoch: Mutex<Option<String>>,
+    /// The snapshot file's switches until the first read: served if that
+    /// read finds the store has lost its data.
+    saved: Mutex<Option<Vec<Record>>>,
+    /// Write the replica back when the store lost its data.
+    republish: bool,
 }
 
+/// The actor of switches a node re-publishes after a data loss.
+pub const REPUBLISH_ACTOR: &str = "republish";
+
 impl Sync {
-    fn start_offline(&self, shared: &Shared, error: &Error) {
-        let from_file = self
-            .snapshot
-            .as_deref()
-            .map(|path| (path, read_snapshot(path)));
-        let (source, count) = match from_file {
-            Some((path, Ok(records))) => {
+    fn start_offline(
+        &self,
+        shared: &Shared,
+        error: &Error,
+        from_file: Option<Result<Snapshot, String>>,
+    ) {
+        let from_file = self.snapshot.as_deref().zip(from_file);
+        let source = match from_file {
+            Some((path, Ok(file))) => {
+                let records = valid(file.records);
                 let count = records.len();
                 tracing::warn!(%error, path = %path.display(), switches = count, "gate: Redis is unreachable; serving the switches of the snapshot file until it answers");
                 shared.replace_all(records);
-                (ReplicaSource::SnapshotFile, count)
+                ReplicaSource::SnapshotFile
             }
             Some((path, Err(file_error))) => {
                 tracing::warn!(%error, path = %path.display(), %file_error, "gate: Redis is unreachable and the snapshot file cannot be read; starting with no switches until Redis answers");
-                (ReplicaSource::Empty, 0)
+                ReplicaSource::Empty
             }
             None => {
                 tracing::warn!(%error, "gate: Redis is unreachable; starting with no switches until it answers (configure snapshot_file to serve the last known ones)");
-                (ReplicaSource::Empty, 0)
+                ReplicaSource::Empty
             }
         };
-        let _ = count;
         shared.set_sync(|s| {
             s.connected = false;
             s.source = source;
@@ -1792,17 +2156,23 @@ impl Sync {
         });
     }
 
-    /// Reads everything and makes the replica equal to it.
+    /// Reads everything and makes the replica equal to it, unless the
+    /// store lost its data: then the replica only takes what the store
+    /// holds, and loses nothing.
     async fn resync(&self, shared: &Shared) -> Result<(), Error> {
         // A change applied while the read runs is newer than what it reads.
         let since = shared.seq();
-        let all = self
+        let read = self
             .storage
             .fetch_all(|key| shared.replica_switch(key))
             .await?;
-        let mut records = Vec::with_capacity(all.len());
+        let saved = lock(&self.saved).clone();
+        let held = shared.replica_len().max(saved.as_ref().map_or(0, Vec::len));
+        let lost = self.data_lost(shared, read.epoch, held).await?;
+        lock(&self.saved).take();
+        let mut records = Vec::with_capacity(read.records.len());
         let mut malformed = Vec::new();
-        for (key, parsed) in all {
+        for (key, parsed) in read.records {
             match parsed {
                 Ok(switch) => records.push(Record { key, switch }),
                 Err(error) => {
@@ -1811,22 +2181,166 @@ impl Sync {
                 }
             }
         }
-        shared.sync_to(records, &malformed, since);
+        // A problem no longer seen (read fine, or gone) is reported again
+        // if it comes back.
+        let unreadable: std::collections::BTreeSet<&str> =
+            malformed.iter().map(String::as_str).collect();
+        shared.note_readable(|key| !unreadable.contains(key));
+        let mut source = Some(ReplicaSource::Storage);
+        if lost {
+            source = None;
+            let mut stored: std::collections::BTreeSet<String> =
+                records.iter().map(|r| r.key.clone()).collect();
+            stored.extend(malformed.iter().cloned());
+            let mut changes = Vec::new();
+            if let Some(saved) = saved.filter(|_| shared.replica_len() == 0) {
+                source = Some(ReplicaSource::SnapshotFile);
+                changes.extend(
+                    saved
+                        .into_iter()
+                        .map(|Record { key, switch }| Apply::Upsert {
+                            key,
+                            switch,
+                            authoritative: true,
+                        }),
+                );
+            }
+            changes.extend(
+                records
+                    .into_iter()
+                    .map(|Record { key, switch }| Apply::Upsert {
+                        key,
+                        switch,
+                        authoritative: true,
+                    }),
+            );
+            shared.apply_since(changes, Origin::Remote, Some(since));
+            if self.republish {
+                self.republish(shared, &stored).await;
+            }
+        } else {
+            shared.sync_to(records, &malformed, since);
+        }
         shared.set_sync(|s| {
             s.connected = true;
             s.last_sync = Some(SystemTime::now());
-            s.source = ReplicaSource::Storage;
+            if let Some(source) = source {
+                s.source = source;
+            }
             s.last_error = None;
         });
         self.write_snapshot(shared);
         Ok(())
     }
 
-    fn write_snapshot(&self, shared: &Shared) {
-        if let Some(path) = &self.snapshot {
-            if let Err(e) = write_snapshot(path, &shared.replica_records()) {
-                tracing::warn!(path = %path.display(), error = %e, "gate: could not write the snapshot file");
+    /// Whether the store lost its data, judged by its marker (`epoch`,
+    /// as just read) against the one this replica follows. Adopts the
+    /// store's marker when the store is new to this replica, when the
+    /// replica holds nothing to lose, or when the store was restored.
+    async fn data_lost(
+        &self,
+        shared: &Shared,
+        epoch: Option<String>,
+        held: usize,
+    ) -> Result<bool, Error> {
+        let known = lock(&self.epoch).clone();
+        let adopt = match (&known, &epoch) {
+            (Some(k), Some(e)) if k == e => true,
+            (Some(_), Some(e)) if e.starts_with(RESTORED) => true,
+            (None, _) => true,
+            (Some(_), _) => held == 0,
+        };
+        if !adopt {
+            let message = match &epoch {
+                None => format!(
+                    "Redis lost its data: its marker {} is gone (restarted without persistence, or flushed)",
+                    self.storage.keys.epoch
+                ),
+                Some(e) => format!(
+                    "Redis lost its data: its marker {} changed from {:?} to {e:?} (restarted without persistence, or flushed, then written to)",
+                    self.storage.keys.epoch,
+                    known.as_deref().unwrap_or_default()
+                ),
+            };
+            let message = format!(
+                "{message}; serving the last {held} known switches, which only explicit deletes remove, until it is restored (gate restore --from <snapshot file>)"
+            );
+            let mut first = false;
+            shared.set_sync(|s| {
+                first = s.data_loss.is_none();
+                s.data_loss = Some(message.clone());
+            });
+            if first {
+                tracing::error!(switches = held, "gate: {message}");
+                shared.signals.store_data_lost.emit_with(|| StoreDataLost {
+                    message,
+                    switches: held,
+                });
             }
+            return Ok(true);
+        }
+        let epoch = match epoch {
+            Some(epoch) => epoch,
+            None => self.storage.claim_epoch().await?,
+        };
+        *lock(&self.epoch) = Some(epoch);
+        let mut was_lost = false;
+        shared.set_sync(|s| was_lost = s.data_loss.take().is_some());
+        if was_lost {
+            tracing::warn!("gate: Redis was restored after a data loss; following its state again");
+        }
+        Ok(false)
+    }
+
+    /// Writes the switches the replica holds and the store lacks back,
+    /// all or none, then marks the store restored.
+    async fn republish(&self, shared: &Shared, stored: &std::collections::BTreeSet<String>) {
+        let writes: Vec<(String, BatchWrite)> = shared
+            .replica_records()
+            .into_iter()
+            .filter(|r| !stored.contains(&r.key))
+            .map(|r| (r.key, BatchWrite::Create(r.switch)))
+            .collect();
+        let count = writes.len();
+        let written = if writes.is_empty() {
+            Ok(())
+        } else {
+            self.storage
+                .write_batch(REPUBLISH_ACTOR, writes)
+                .await
+                .map(|_| ())
+        };
+        // Marked restored only once everything is written back: the other
+        // nodes then take the store's state as a whole again.
+        let written = match written {
+            Ok(()) => self.storage.mark_restored_now().await,
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(()) => {
+                tracing::warn!(
+                    switches = count,
+                    "gate: re-published the last known switches to Redis after its data loss"
+                );
+            }
+            Err(error) => {
+                tracing::warn!(%error, "gate: could not re-publish the last known switches; retrying at the next resync");
+            }
+        }
+    }
+
+    /// Writes the replica to the snapshot file, unless the store lost its
+    /// data (the file then keeps the last state the store held).
+    fn write_snapshot(&self, shared: &Shared) {
+        let Some(path) = &self.snapshot else { return };
+        let mut lost = false;
+        shared.set_sync(|s| lost = s.data_loss.is_some());
+        if lost {
+            return;
+        }
+        let epoch = lock(&self.epoch).clone();
+        if let Err(e) = write_snapshot(path, epoch.as_deref(), &shared.replica_records()) {
+            tracing::warn!(path = %path.display(), error = %e, "gate: could not write the snapshot file");
         }
     }
 
@@ -1932,6 +2446,7 @@ impl Sync {
                 _ => self.refetch(shared, key).await?,
             },
             Notification::Del { keys } => {
+                shared.note_readable(|key| keys.iter().any(|k| k == key));
                 shared.apply(
                     keys.into_iter().map(|key| Apply::Remove { key }).collect(),
                     Origin::Remote,
@@ -1944,6 +2459,7 @@ impl Sync {
                 self.users_changed(shared, key, version, &ids, false)
                     .await?;
             }
+            Notification::Restored => return self.resync(shared).await,
         }
         self.write_snapshot(shared);
         Ok(())
@@ -1997,7 +2513,7 @@ impl Sync {
     ) -> Result<(), Error> {
         let since = Some(shared.seq());
         let mut connection = self.storage.connection.clone();
-        let (json, stored): (Option<String>, Option<u64>) = self
+        let (json, stored): (Option<Vec<u8>>, Option<Vec<u8>>) = self
             .storage
             .call(
                 "read a switch",
@@ -2008,18 +2524,21 @@ impl Sync {
                     .query_async(&mut connection),
             )
             .await?;
-        match (json, stored) {
-            (Some(json), Some(stored)) if stored == version => {
-                match RedisStorage::parse(&key, &json, version, known.users.clone()) {
-                    Ok(switch) => shared.apply_since(
-                        vec![Apply::Upsert {
-                            key,
-                            switch,
-                            authoritative: true,
-                        }],
-                        Origin::Remote,
-                        since,
-                    ),
+        match (json, version_of(stored.as_deref())) {
+            (Some(json), Ok(stored)) if stored == version => {
+                match RedisStorage::parse_raw(&key, &json, version, known.users.clone()) {
+                    Ok(switch) => {
+                        shared.note_readable(|k| k == key);
+                        shared.apply_since(
+                            vec![Apply::Upsert {
+                                key,
+                                switch,
+                                authoritative: true,
+                            }],
+                            Origin::Remote,
+                            since,
+                        );
+                    }
                     Err(error) => skipped(shared, key, &error),
                 }
                 Ok(())
@@ -2030,7 +2549,11 @@ impl Sync {
 
     async fn refetch(&self, shared: &Shared, key: String) -> Result<(), Error> {
         let since = Some(shared.seq());
-        match self.storage.fetch(&key).await? {
+        let fetched = self.storage.fetch(&key).await?;
+        if !matches!(fetched, Some(Err(_))) {
+            shared.note_readable(|k| k == key);
+        }
+        match fetched {
             Some(Ok(switch)) => shared.apply_since(
                 vec![Apply::Upsert {
                     key,
@@ -2047,54 +2570,101 @@ impl Sync {
     }
 }
 
+/// Every switch as stored, and the store's epoch marker, from one read.
+struct FullRead {
+    records: Vec<(String, Result<Switch, Error>)>,
+    epoch: Option<String>,
+}
+
+/// The error of a record that cannot be read.
+fn unreadable(key: &str, reason: String) -> Error {
+    Error::Unreadable {
+        key: key.to_owned(),
+        reason,
+    }
+}
+
+/// At most 120 characters of a stored text, quoted, for messages.
+fn excerpt(text: &str) -> String {
+    const MAX: usize = 120;
+    if text.chars().count() <= MAX {
+        return format!("{text:?}");
+    }
+    let cut: String = text.chars().take(MAX).collect();
+    format!("{cut:?}…")
+}
+
+/// A single answer as bytes (`None` for nil); an error reply, or an
+/// answer of another type, as its text.
+fn raw_bytes(answer: redis::RedisResult<redis::Value>) -> Result<Option<Vec<u8>>, String> {
+    match answer {
+        Ok(redis::Value::Nil) => Ok(None),
+        Ok(redis::Value::BulkString(bytes)) => Ok(Some(bytes)),
+        Ok(redis::Value::SimpleString(text)) => Ok(Some(text.into_bytes())),
+        Ok(redis::Value::Int(n)) => Ok(Some(n.to_string().into_bytes())),
+        Ok(other) => Err(format!("unexpected answer {other:?}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A stored version: none is 0; anything but a whole number is a reason.
+fn version_of(raw: Option<&[u8]>) -> Result<u64, String> {
+    let Some(raw) = raw else { return Ok(0) };
+    std::str::from_utf8(raw)
+        .ok()
+        .and_then(|text| text.parse::<u64>().ok())
+        .ok_or_else(|| {
+            format!(
+                "its version is {}, not a whole number",
+                excerpt(&String::from_utf8_lossy(raw))
+            )
+        })
+}
+
+/// The answer of `SCARD set`: a size, or why the allow-list is unreadable.
+fn card_of(set: &str, answer: redis::RedisResult<redis::Value>) -> Result<usize, String> {
+    match answer {
+        Ok(redis::Value::Int(n)) if n >= 0 => Ok(n as usize),
+        Ok(other) => Err(format!("its allow-list {set} answered {other:?}")),
+        Err(e) => Err(not_a_set(set, &e)),
+    }
+}
+
+/// Why an allow-list could not be read as a set.
+fn not_a_set(set: &str, error: &redis::RedisError) -> String {
+    if error.code() == Some("WRONGTYPE") {
+        format!("its allow-list {set} is not a set (another tool wrote another type there)")
+    } else {
+        format!("its allow-list {set} cannot be read as a set ({error})")
+    }
+}
+
+/// The answer of `SMEMBERS set`: the ids, or why they are unreadable.
+fn members_of(set: &str, answer: redis::RedisResult<redis::Value>) -> Result<Users, String> {
+    let value = answer.map_err(|e| not_a_set(set, &e))?;
+    let ids: Vec<String> = redis::from_redis_value(value)
+        .map_err(|e| format!("its allow-list {set} holds an id that is not text ({e})"))?;
+    Ok(ids.into_iter().collect())
+}
+
 /// `Put` notifications without `users` (older writers, other tools) say
 /// the allow-list may have changed.
 fn changed() -> bool {
     true
 }
 
+/// Reports an unreadable record, once per distinct problem.
 fn skipped(shared: &Shared, key: String, error: &Error) {
-    tracing::warn!(switch = %key, %error, "gate: skipped a malformed switch record in Redis");
-    shared.signals.record_skipped.emit_with(|| RecordSkipped {
-        key,
-        error: error.to_string(),
-    });
-}
-
-#[derive(Serialize, Deserialize)]
-struct SnapshotRecord {
-    key: String,
-    switch: Switch,
-}
-
-fn write_snapshot(path: &Path, records: &[Record]) -> std::io::Result<()> {
-    use std::io::Write;
-    let records: Vec<SnapshotRecord> = records
-        .iter()
-        .map(|r| SnapshotRecord {
-            key: r.key.clone(),
-            switch: r.switch.clone(),
-        })
-        .collect();
-    let json = serde_json::to_vec(&records).map_err(std::io::Error::other)?;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(&json)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
-}
-
-fn read_snapshot(path: &Path) -> Result<Vec<Record>, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let records: Vec<SnapshotRecord> = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-    Ok(records
-        .into_iter()
-        .filter(|r| r.switch.validate().is_ok())
-        .map(|r| Record {
-            key: r.key,
-            switch: r.switch,
-        })
-        .collect())
+    let error = match error {
+        Error::Unreadable { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    };
+    if !shared.note_unreadable(&key, &error) {
+        return;
+    }
+    tracing::warn!(switch = %key, %error, "gate: skipped an unreadable switch record in Redis (its last good copy, if any, is kept)");
+    shared
+        .signals
+        .record_skipped
+        .emit_with(|| RecordSkipped { key, error });
 }

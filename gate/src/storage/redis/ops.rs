@@ -134,7 +134,7 @@ pub(super) fn recent(id: &str) -> bool {
 pub(super) fn applied(kind: &str, answer: &serde_json::Value) -> bool {
     let first = || answer.get(0).and_then(serde_json::Value::as_i64);
     match kind {
-        "register" => answer.as_i64().is_some_and(|v| v > 0),
+        "register" | "repair" => answer.as_i64().is_some_and(|v| v > 0),
         "unregister" => true,
         // The shortcut script: 0 changed, 1 created, 2 not applied (the
         // record is not in gate's form; the caller falls back).
