@@ -1621,7 +1621,10 @@ impl Storage for RedisStorage {
         Box::pin(async move {
             // A record the script could edit but gate cannot read (written
             // by another tool) is refused, not changed blindly.
-            self.readable(key).await?;
+            self.readable(key).await.map_err(|e| match e {
+                Error::Storage(message) => Error::Storage(format!("{message}; nothing was written")),
+                other => other,
+            })?;
             match self.shortcut_script(key, actor, shortcut, known).await? {
                 Some(applied) => Ok(applied),
                 None => shortcut::read_modify_write(self, key, actor, shortcut)
