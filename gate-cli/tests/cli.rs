@@ -1010,6 +1010,52 @@ fn an_unreachable_redis_is_an_error_saying_so() {
 }
 
 #[test]
+fn no_password_of_a_redis_url_is_printed() {
+    // Issue 9: a password in the query string was printed in clear.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let socket = format!("/tmp/gate-cli-no-such-{}.sock", std::process::id());
+    let urls = [
+        format!("redis://127.0.0.1:{port}/0?password=s3cret"),
+        format!("redis+unix://{socket}?pass=s3cret"),
+        format!("unix://{socket}?db=1&password=s3cret"),
+        format!("redis://:s3cret@127.0.0.1:{port}/zero"),
+        format!("redis://:s3/cret@127.0.0.1:{port}/0"),
+    ];
+    for url in &urls {
+        for args in [&["enable", "beta"][..], &["list"], &["history"]] {
+            let output = std::process::Command::new(support::GATE)
+                .arg("--store")
+                .arg(url)
+                .args(args)
+                .output()
+                .unwrap();
+            assert_eq!(output.status.code(), Some(1), "{url} {args:?}");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                !stdout.contains("s3") && !stderr.contains("s3"),
+                "{url} {args:?}: {stdout} {stderr}"
+            );
+        }
+    }
+    // The same through GATE_STORE.
+    let output = std::process::Command::new(support::GATE)
+        .args(["list"])
+        .env("GATE_STORE", &urls[1])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("redis+unix://{socket}?pass=***")),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn redis_keys_live_under_the_prefix() {
     let s = Store::redis("prefix");
     s.ok(&["allow", "beta", "alice"]);

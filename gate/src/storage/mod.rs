@@ -14,9 +14,13 @@ mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "redis")]
+mod redis_url;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisBuilder, RedisStorage};
+#[cfg(feature = "redis")]
+pub use self::redis_url::redact_url;
 pub use file::FileStorage;
 pub use memory::MemoryStorage;
 
