@@ -345,6 +345,25 @@ fn conditions(s: &Store) {
     assert!(s
         .ok(&["check", "senior", "--input", &input])
         .starts_with("off\n"));
+    // The audit trail says which condition came or went, not every list.
+    let history = s.ok(&["history", "senior", "--limit", "2"]);
+    let lines: Vec<&str> = history.lines().collect();
+    assert!(
+        lines[1].ends_with("conditions: -User.age more_than 65"),
+        "{history}"
+    );
+    assert!(
+        lines[2].ends_with("conditions: +User.name strip_ignorecase_equals \"Jeff\""),
+        "{history}"
+    );
+    let json: Value = serde_json::from_str(&s.ok(&["history", "senior", "--json"])).unwrap();
+    assert_eq!(
+        json[0]["lists"],
+        json!({"conditions": {"removed": [
+            {"argument": "User", "attribute": "age", "operator": {"more_than": 65}, "negative": false}
+        ]}})
+    );
+    assert_eq!(json[0].get("changes"), None, "{json}");
 
     // Mistakes are errors that name them, and change nothing.
     s.fails(
@@ -1006,6 +1025,44 @@ fn an_unreachable_redis_is_an_error_saying_so() {
     assert!(
         !stderr.contains("secret"),
         "the password is not shown: {stderr}"
+    );
+}
+
+#[test]
+fn history_entries_written_before_compact_lists_still_read() {
+    // An entry as gate wrote it before issue 9: the whole list twice.
+    let s = Store::file("old_history");
+    let condition = json!({"argument": "User", "attribute": "age", "operator": {"more_than": 65}, "negative": false});
+    let file = json!({
+        "switches": {"senior": {"name": "senior", "state": "selective", "conditions": [condition], "version": 2}},
+        "history": [
+            {"actor": "alice", "at": 1_700_000_000_000u64, "key": "senior", "action": "registered", "version": 1,
+             "changes": {"state": {"previous": "disabled", "current": "selective"}}},
+            {"actor": "alice", "at": 1_700_000_000_001u64, "key": "senior", "action": "updated", "version": 2,
+             "changes": {"conditions": {"previous": [], "current": [condition]}}}
+        ]
+    });
+    std::fs::write(&s.store, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
+    s.ok(&["condition", "remove", "senior", "0"]);
+    let history = s.ok(&["history", "senior"]);
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines.len(), 4, "{history}");
+    assert!(
+        lines[1].ends_with("conditions: -User.age more_than 65"),
+        "{history}"
+    );
+    assert!(
+        lines[2].ends_with("conditions: +User.age more_than 65"),
+        "{history}"
+    );
+    let json: Value = serde_json::from_str(&s.ok(&["history", "--json"])).unwrap();
+    assert_eq!(
+        json[1]["changes"]["conditions"]["current"],
+        json!([condition])
+    );
+    assert_eq!(
+        json[0]["lists"]["conditions"]["removed"],
+        json!([condition])
     );
 }
 
