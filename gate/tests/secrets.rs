@@ -128,7 +128,7 @@ async fn no_password_of_a_redis_url_is_shown_anywhere() {
         format!("redis://:s3cret-i@127.0.0.1:{port}/not-a-number"),
         format!("redis://:s3cret-j@127.0.0.1:{port}/0?protocol=9"),
         format!("redis://:s3cret-k/x@127.0.0.1:{port}/0"),
-        format!("redis://:s3cret-l@[::1/0"),
+        "redis://:s3cret-l@[::1/0".to_owned(),
         // A user name alone may be a password put in the wrong place.
         format!("redis://s3cret-m@127.0.0.1:{port}/0"),
         format!("redis://:s3cret-n@127.0.0.1:{port}/0#s3cret-o"),
