@@ -31,7 +31,8 @@ async fn main() -> Result<(), gate::Error> {
     let (a, b) = (node().await?, node().await?);
     if !a.sync_status().connected {
         eprintln!(
-            "no Redis answers at {url}: start one (`bash scripts/test.sh` does) or set GATE_REDIS_URL"
+            "no Redis answers at {}: start one (`bash scripts/test.sh` does) or set GATE_REDIS_URL",
+            gate::storage::redact_url(&url)
         );
         std::process::exit(1);
     }

@@ -21,8 +21,11 @@
 //! when the storage fails (nothing was written), **504** with
 //! `"outcome": "unknown"` and the write's `"op"` id when Redis did not
 //! answer a write, which may or may not have been applied (check it with
-//! `Manager::write_outcome` or `gate outcome ID`). `?namespace=germany`
-//! works on every endpoint.
+//! `Manager::write_outcome` or `gate outcome ID`); axum's own answers are
+//! JSON too (**400** for a path or query string that does not parse,
+//! **405** for a method a path does not take, **413** for a body over
+//! axum's limit, 2 MB by default). `?namespace=germany` works on every
+//! endpoint.
 //!
 //! A switch stored but unreadable (another tool broke its record) is
 //! listed by `GET /unreadable`; `GET` and every change of it answer
@@ -39,7 +42,7 @@
 //! | `DELETE /switches/{name}` | remove it and its descendants |
 //! | `POST /switches/{name}/enable`, `/disable`, `/global`, `/toggle` | the rollout shortcuts |
 //! | `PUT /switches/{name}/percentage` | `{"percentage": 20}` |
-//! | `POST /switches/{name}/allow`, `/disallow` | `{"ids": ["alice", "bob"]}`: one write, one audit entry |
+//! | `POST /switches/{name}/allow`, `/disallow` | `{"ids": ["alice", "bob"]}`: one write, one audit entry; `allow` creates the switch if needed, `disallow` on an unknown one is 404 |
 //! | `POST /switches/{name}/explain` | `{"id": "443301"}` or `{"inputs": [{"kind": "User", "fields": {...}}]}` |
 //! | `GET /export` | `{"switches": [...]}` |
 //! | `POST /import` | `{"switches": [...], "dry_run": false}`: all checked first, nothing written if one is invalid |
@@ -89,8 +92,8 @@ impl fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// `Authorization: Bearer <token>`, compared in constant time; writes
-    /// are recorded as actor `api`.
+    /// `Authorization: Bearer <token>` (the scheme in any case), the token
+    /// compared in constant time; writes are recorded as actor `api`.
     pub fn bearer(token: impl Into<String>) -> Auth {
         let token = token.into();
         Auth::bearer_tokens([("", token)])
@@ -106,10 +109,7 @@ impl Auth {
             .map(|(n, t)| (n.into(), t.into().into_bytes()))
             .collect();
         Auth::from_fn(move |headers| {
-            let given = headers
-                .get(header::AUTHORIZATION)?
-                .as_bytes()
-                .strip_prefix(b"Bearer ")?;
+            let given = bearer_token(headers.get(header::AUTHORIZATION)?.as_bytes())?;
             // Every token is compared, in full, whatever matches.
             let mut found = None;
             for (name, token) in &tokens {
@@ -130,6 +130,17 @@ impl Auth {
     pub fn from_fn(check: impl Fn(&HeaderMap) -> Option<String> + Send + Sync + 'static) -> Auth {
         Auth(Arc::new(check))
     }
+}
+
+/// The token of `Bearer <token>`: the scheme in any case (RFC 9110
+/// auth-schemes are case-insensitive), then one or more spaces.
+fn bearer_token(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(6)?;
+    if !scheme.eq_ignore_ascii_case(b"Bearer") || !rest.starts_with(b" ") {
+        return None;
+    }
+    let token = rest.trim_ascii_start();
+    (!token.is_empty()).then_some(token)
 }
 
 /// Compares two byte strings in time that depends only on their lengths.
@@ -169,7 +180,49 @@ pub fn router(manager: Manager, auth: Auth) -> Router {
         .route("/openapi.json", get(openapi))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such endpoint", None) })
         .layer(middleware::from_fn_with_state(auth, authenticate))
+        .layer(middleware::map_response(json_errors))
         .with_state(manager)
+}
+
+/// The largest error body of axum's own rejections turned into JSON.
+const REJECTION_LIMIT: usize = 16 * 1024;
+
+/// Gives every error answer a JSON body, `{"error": ...}`: also axum's
+/// own (a path or query string its extractors reject, a body over the
+/// limit, a method the route does not have), which are plain text or
+/// empty. The status and the other headers are kept.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, REJECTION_LIMIT)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
+        .unwrap_or_default();
+    let message = if status == StatusCode::METHOD_NOT_ALLOWED {
+        // axum adds the Allow header outside this layer.
+        "method not allowed: the Allow header lists the methods this path takes".to_owned()
+    } else if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_ascii_lowercase()
+    } else {
+        text
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    let body = json!({ "error": message }).to_string();
+    Response::from_parts(parts, axum::body::Body::from(body))
 }
 
 async fn authenticate(State(auth): State<Auth>, mut request: Request, next: Next) -> Response {
@@ -465,6 +518,20 @@ async fn change_users(m: Manager, name: String, bytes: Bytes, add: bool) -> ApiR
     }
     if let Some(e) = unreadable_error(&m, &name) {
         return Err(e);
+    }
+    if let Some(i) = ids
+        .iter()
+        .position(|id| matches!(id, IdValue::Text(t) if t.is_empty()))
+    {
+        return Err(ApiError::invalid(
+            "ids",
+            format!("ids[{i}] is empty: an id is a non-empty string or an integer"),
+        ));
+    }
+    if !add {
+        // Removing ids from a switch that does not exist is a mistake (a
+        // typo in the name), not a reason to create it.
+        found(&m, &name)?;
     }
     // One write and one audit entry for all the ids.
     let switch = if add {

@@ -541,6 +541,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_sync_helper_of_a_handler_sees_the_inputs_it_scoped() {
+        // Issue 9: `scope_sync` inside the middleware's task scope was ignored.
+        fn helper(m: &Manager) -> String {
+            gate::scope_sync("alice", || {
+                let ids: Vec<String> = gate::Context::current()
+                    .inputs()
+                    .iter()
+                    .filter_map(|i| i.identity().map(|id| id.with_text(str::to_owned)))
+                    .collect();
+                format!("{} {}", ids.join(","), m.active("beta", ()))
+            })
+        }
+        let app: Router = Router::new()
+            .route(
+                "/helper",
+                get(|Extension(m): Extension<Manager>| async move { helper(&m) }),
+            )
+            .layer(inputs_from_fn(user))
+            .layer(Extension(manager().await));
+        let response = app.oneshot(get_as("/helper", Some(b"bob"))).await.unwrap();
+        assert_eq!(text(response).await, "bob,alice true");
+    }
+
+    #[tokio::test]
     async fn spawn_carries_the_context() {
         let seen = gate::scope("alice", async {
             spawn(async { gate::Context::current().len() })

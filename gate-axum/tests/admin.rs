@@ -561,3 +561,193 @@ async fn a_broken_record_can_be_inspected_repaired_and_deleted() {
         .await
         .unwrap();
 }
+
+// Issue 9, item 6: the bearer scheme's case, disallow's answers, and JSON
+// for every error.
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let m = Manager::in_memory();
+    let server = start(&m).await;
+    let with = |value: String| {
+        let server = &server;
+        async move {
+            server
+                .send(
+                    Method::GET,
+                    "/admin/gate/switches",
+                    &[("authorization", value.as_bytes())],
+                )
+                .await
+                .status
+        }
+    };
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        assert_eq!(
+            with(format!("{scheme} {TOKEN}")).await,
+            StatusCode::OK,
+            "{scheme}"
+        );
+    }
+    assert_eq!(
+        with(format!("bearer  {TOKEN}")).await,
+        StatusCode::OK,
+        "spaces"
+    );
+    for refused in [
+        format!("bearer {}", TOKEN.to_uppercase()),
+        format!("bearer{TOKEN}"),
+        format!("Basic {TOKEN}"),
+        format!("bearers {TOKEN}"),
+        "bearer ".to_owned(),
+        "bearer".to_owned(),
+    ] {
+        assert_eq!(
+            with(refused.clone()).await,
+            StatusCode::UNAUTHORIZED,
+            "{refused}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn disallow_needs_the_switch_and_ids_must_not_be_empty() {
+    let m = Manager::in_memory();
+    m.allow("beta", "alice").await.unwrap();
+    let server = start(&m).await;
+    let unknown = call(
+        &server,
+        Method::POST,
+        "/switches/nothing/disallow",
+        json!({"ids": ["alice"]}),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{unknown:?}");
+    assert!(json_of(&unknown)["error"]
+        .as_str()
+        .unwrap()
+        .contains("nothing"));
+    assert!(m.switch("nothing").is_none(), "nothing created");
+    for action in ["allow", "disallow"] {
+        for ids in [json!([""]), json!(["bob", ""])] {
+            let empty = call(
+                &server,
+                Method::POST,
+                &format!("/switches/beta/{action}"),
+                json!({ "ids": ids }),
+            )
+            .await;
+            assert_eq!(
+                empty.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{action} {ids}"
+            );
+            let err = json_of(&empty);
+            assert_eq!(err["field"], "ids", "{err}");
+            assert!(err["error"].as_str().unwrap().contains("empty"), "{err}");
+        }
+    }
+    let beta = m.switch("beta").unwrap();
+    assert_eq!(beta.users.len(), 1, "nothing changed");
+    assert!(m.history(Some("nothing"), 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn every_error_is_json() {
+    let m = Manager::in_memory();
+    m.register(gate::Switch::new("beta")).await.unwrap();
+    let server = start(&m).await;
+    let auth: &[(&str, &[u8])] = &[("authorization", b"Bearer s3cret-token")];
+    let too_big = format!(
+        "{{\"name\": \"big\", \"description\": \"{}\"}}",
+        "x".repeat(3 << 20)
+    );
+    let cases: Vec<(Method, &str, String, StatusCode)> = vec![
+        // Path, query and body rejections of axum's extractors.
+        (
+            Method::GET,
+            "/switches/%FF",
+            String::new(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::GET,
+            "/history?limit=many",
+            String::new(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::GET,
+            "/history?limit=-1",
+            String::new(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/switches",
+            too_big,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        // Methods and routes the router does not have.
+        (
+            Method::DELETE,
+            "/switches",
+            String::new(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::PATCH,
+            "/switches/beta",
+            String::new(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::GET,
+            "/switches/beta/allow",
+            String::new(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            Method::GET,
+            "/nowhere",
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::GET,
+            "/switches/beta/deeper/still",
+            String::new(),
+            StatusCode::NOT_FOUND,
+        ),
+        // The API's own errors.
+        (
+            Method::POST,
+            "/switches",
+            "{".to_owned(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::GET,
+            "/switches?namespace=a:b",
+            String::new(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (method, path, body, status) in cases {
+        let answer = server
+            .send_body(method.clone(), &format!("/admin/gate{path}"), auth, &body)
+            .await;
+        assert_eq!(answer.status, status, "{method} {path}: {}", answer.body);
+        assert_eq!(
+            answer.headers["content-type"], "application/json",
+            "{method} {path}"
+        );
+        let json: Value = serde_json::from_str(&answer.body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}: {}", answer.body));
+        let error = json["error"].as_str().unwrap_or_default();
+        assert!(!error.is_empty(), "{method} {path}: {json}");
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            assert!(answer.headers.contains_key("allow"), "{method} {path}");
+        }
+    }
+}

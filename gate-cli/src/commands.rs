@@ -769,6 +769,7 @@ fn changes_summary(e: &HistoryEntry) -> String {
             )
         })
         .collect();
+    parts.extend(e.lists.iter().map(|(field, list)| list_change(field, list)));
     if let Some(users) = &e.users {
         let ids = |listed: &[String], count: usize| {
             let more = count.saturating_sub(listed.len());
@@ -793,6 +794,28 @@ fn changes_summary(e: &HistoryEntry) -> String {
     } else {
         parts.join("; ")
     }
+}
+
+/// A list's elements added and removed:
+/// `conditions: +User.age more_than 65, -User.age more_than 18`,
+/// `variants: +a 1, +b 2`.
+fn list_change(field: &str, list: &gate::history::ListChange) -> String {
+    let element = |json: &Json| -> String {
+        if let Ok(condition) = serde_json::from_value::<Condition>(json.clone()) {
+            return condition.to_string();
+        }
+        if let Ok(variant) = serde_json::from_value::<gate::Variant>(json.clone()) {
+            return format!("{} {}", variant.name, variant.weight);
+        }
+        truncate(&json.to_string(), 40)
+    };
+    let parts: Vec<String> = list
+        .added
+        .iter()
+        .map(|a| format!("+{}", element(a)))
+        .chain(list.removed.iter().map(|r| format!("-{}", element(r))))
+        .collect();
+    format!("{field}: {}", parts.join(", "))
 }
 
 /// A change of the variants as their lists: `variants: - → a, b`.

@@ -1,6 +1,6 @@
 //! Opening the store named by `--store`: a Redis URL or a JSON file.
 
-use gate::storage::FileStorage;
+use gate::storage::{redact_url, FileStorage};
 use gate::Manager;
 
 use crate::cli::Global;
@@ -12,24 +12,6 @@ pub(crate) fn is_redis(store: &str) -> bool {
     ["redis://", "rediss://", "redis+unix://", "unix://"]
         .iter()
         .any(|scheme| lower.starts_with(scheme))
-}
-
-/// `url` without its password (`redis://user:***@host`).
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-            format!("{scheme}://{user}:***@{host}{path}")
-        }
-        None => url.to_owned(),
-    }
 }
 
 /// The actor changes are recorded as: `--actor`, else `cli:$USER`, else
@@ -67,7 +49,7 @@ pub(crate) async fn open(global: &Global) -> Result<Manager, Failure> {
         if !status.connected {
             return Err(Failure::new(format!(
                 "cannot reach Redis at {} ({}): is redis-server running there? (check --store or GATE_STORE)",
-                redact(store),
+                redact_url(store),
                 status
                     .last_error
                     .unwrap_or_else(|| "no answer".to_owned())
@@ -100,14 +82,15 @@ mod tests {
 
     #[test]
     fn passwords_are_hidden() {
+        // gate's own redactor (one for the library and the command).
         assert_eq!(
-            redact("redis://:secret@host:6379/0"),
+            redact_url("redis://:secret@host:6379/0"),
             "redis://:***@host:6379/0"
         );
         assert_eq!(
-            redact("rediss://alice:secret@host/1"),
+            redact_url("rediss://alice:secret@host/1"),
             "rediss://alice:***@host/1"
         );
-        assert_eq!(redact("redis://host:6379"), "redis://host:6379");
+        assert_eq!(redact_url("redis://host:6379"), "redis://host:6379");
     }
 }

@@ -353,6 +353,25 @@ fn conditions(s: &Store) {
     assert!(s
         .ok(&["check", "senior", "--input", &input])
         .starts_with("off\n"));
+    // The audit trail says which condition came or went, not every list.
+    let history = s.ok(&["history", "senior", "--limit", "2"]);
+    let lines: Vec<&str> = history.lines().collect();
+    assert!(
+        lines[1].ends_with("conditions: -User.age more_than 65"),
+        "{history}"
+    );
+    assert!(
+        lines[2].ends_with("conditions: +User.name strip_ignorecase_equals \"Jeff\""),
+        "{history}"
+    );
+    let json: Value = serde_json::from_str(&s.ok(&["history", "senior", "--json"])).unwrap();
+    assert_eq!(
+        json[0]["lists"],
+        json!({"conditions": {"removed": [
+            {"argument": "User", "attribute": "age", "operator": {"more_than": 65}, "negative": false}
+        ]}})
+    );
+    assert_eq!(json[0].get("changes"), None, "{json}");
 
     // Mistakes are errors that name them, and change nothing.
     s.fails(
@@ -1043,6 +1062,90 @@ fn outcome_tells_whether_a_write_was_applied() {
     assert!(file
         .ok(&["outcome", &op])
         .contains("no record of this write"));
+}
+
+#[test]
+fn history_entries_written_before_compact_lists_still_read() {
+    // An entry as gate wrote it before issue 9: the whole list twice.
+    let s = Store::file("old_history");
+    let condition = json!({"argument": "User", "attribute": "age", "operator": {"more_than": 65}, "negative": false});
+    let file = json!({
+        "switches": {"senior": {"name": "senior", "state": "selective", "conditions": [condition], "version": 2}},
+        "history": [
+            {"actor": "alice", "at": 1_700_000_000_000u64, "key": "senior", "action": "registered", "version": 1,
+             "changes": {"state": {"previous": "disabled", "current": "selective"}}},
+            {"actor": "alice", "at": 1_700_000_000_001u64, "key": "senior", "action": "updated", "version": 2,
+             "changes": {"conditions": {"previous": [], "current": [condition]}}}
+        ]
+    });
+    std::fs::write(&s.store, serde_json::to_vec_pretty(&file).unwrap()).unwrap();
+    s.ok(&["condition", "remove", "senior", "0"]);
+    let history = s.ok(&["history", "senior"]);
+    let lines: Vec<&str> = history.lines().collect();
+    assert_eq!(lines.len(), 4, "{history}");
+    assert!(
+        lines[1].ends_with("conditions: -User.age more_than 65"),
+        "{history}"
+    );
+    assert!(
+        lines[2].ends_with("conditions: +User.age more_than 65"),
+        "{history}"
+    );
+    let json: Value = serde_json::from_str(&s.ok(&["history", "--json"])).unwrap();
+    assert_eq!(
+        json[1]["changes"]["conditions"]["current"],
+        json!([condition])
+    );
+    assert_eq!(
+        json[0]["lists"]["conditions"]["removed"],
+        json!([condition])
+    );
+}
+
+#[test]
+fn no_password_of_a_redis_url_is_printed() {
+    // Issue 9: a password in the query string was printed in clear.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let socket = format!("/tmp/gate-cli-no-such-{}.sock", std::process::id());
+    let urls = [
+        format!("redis://127.0.0.1:{port}/0?password=s3cret"),
+        format!("redis+unix://{socket}?pass=s3cret"),
+        format!("unix://{socket}?db=1&password=s3cret"),
+        format!("redis://:s3cret@127.0.0.1:{port}/zero"),
+        format!("redis://:s3/cret@127.0.0.1:{port}/0"),
+    ];
+    for url in &urls {
+        for args in [&["enable", "beta"][..], &["list"], &["history"]] {
+            let output = std::process::Command::new(support::GATE)
+                .arg("--store")
+                .arg(url)
+                .args(args)
+                .output()
+                .unwrap();
+            assert_eq!(output.status.code(), Some(1), "{url} {args:?}");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                !stdout.contains("s3") && !stderr.contains("s3"),
+                "{url} {args:?}: {stdout} {stderr}"
+            );
+        }
+    }
+    // The same through GATE_STORE.
+    let output = std::process::Command::new(support::GATE)
+        .args(["list"])
+        .env("GATE_STORE", &urls[1])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("redis+unix://{socket}?pass=***")),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -139,6 +139,9 @@ fn checks_on(c: &mut Criterion, group: &str, rt: &tokio::runtime::Runtime, m: &M
             b.iter(|| m.active(black_box("three"), ()))
         }))
     });
+    g.bench_function("selective, 3 conditions, user from a scope_sync", |b| {
+        gate::scope_sync(user(), || b.iter(|| m.active(black_box("three"), ())))
+    });
     g.bench_function("unknown switch", |b| {
         b.iter(|| m.active(black_box("nope"), black_box(&u)))
     });

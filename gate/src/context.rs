@@ -33,7 +33,9 @@ impl fmt::Debug for Context {
 }
 
 tokio::task_local! {
-    static TASK: Context;
+    // A cell, so that a `scope_sync` entered while a task scope is polled
+    // can stack its inputs onto the task's context for its duration.
+    static TASK: RefCell<Context>;
 }
 
 thread_local! {
@@ -41,11 +43,15 @@ thread_local! {
 }
 
 impl Context {
-    /// The current context: the innermost task scope, else the innermost
-    /// `scope_sync` on this thread, else empty.
+    /// The current context: the innermost scope, whichever its kind (a
+    /// `scope_sync` inside a task scope stacks onto it, and the reverse),
+    /// else empty.
     pub fn current() -> Context {
-        TASK.try_with(Context::clone)
-            .unwrap_or_else(|_| THREAD.with(|t| t.borrow().clone().unwrap_or_default()))
+        match TASK.try_with(|c| c.try_borrow().map(|c| c.clone())) {
+            Ok(Ok(c)) => c,
+            Ok(Err(_)) => Context::default(),
+            Err(_) => THREAD.with(|t| t.borrow().clone().unwrap_or_default()),
+        }
     }
 
     /// How many inputs.
@@ -86,7 +92,7 @@ impl Context {
     /// # });
     /// ```
     pub fn run<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
-        TASK.scope(self, future)
+        TASK.scope(RefCell::new(self), future)
     }
 }
 
@@ -94,7 +100,14 @@ impl Context {
 /// they come from a task scope.
 #[inline]
 pub(crate) fn with_current<R>(f: &mut dyn FnMut(&[SharedInput]) -> R) -> R {
-    match TASK.try_with(|c| f(&c.inputs)) {
+    // Borrowed, not cloned: no reference count touched on the check path.
+    // The cell is only ever borrowed mutably for a swap, never while user
+    // code runs, so the `Err` arm is unreachable in practice.
+    let task = TASK.try_with(|c| match c.try_borrow() {
+        Ok(c) => f(&c.inputs),
+        Err(_) => f(&[]),
+    });
+    match task {
         Ok(r) => r,
         Err(_) => {
             let thread = THREAD.with(|t| t.borrow().clone());
@@ -167,12 +180,18 @@ tuple_into_inputs!(A.0, B.1, C.2, D.3);
 /// # });
 /// ```
 pub fn scope<F: Future>(inputs: impl IntoInputs, future: F) -> impl Future<Output = F::Output> {
-    TASK.scope(Context::current().with(inputs), future)
+    Context::current().with(inputs).run(future)
 }
 
-/// Runs `f` with `inputs` added to this thread's context (for synchronous
-/// code). Nested scopes stack; the previous context is restored afterwards,
-/// even if `f` panics.
+/// Runs `f` with `inputs` added to the current context (for synchronous
+/// code). Nested scopes stack, whichever their kinds: called while a
+/// [`scope`]d task is polled (a sync helper of an axum handler), the inputs
+/// come after the task's. The previous context is restored afterwards, even
+/// if `f` panics.
+///
+/// One exception: entered from inside a check's own callbacks (a signal
+/// listener or an `Arguments` getter run by a check in a task scope), the
+/// task's context is in use and `f` runs with it unchanged.
 ///
 /// # Examples
 ///
@@ -182,15 +201,41 @@ pub fn scope<F: Future>(inputs: impl IntoInputs, future: F) -> impl Future<Outpu
 /// assert!(!answer);
 /// ```
 pub fn scope_sync<R>(inputs: impl IntoInputs, f: impl FnOnce() -> R) -> R {
-    struct Restore(Option<Context>);
+    enum Restore {
+        /// The task scope's context, swapped out for the duration.
+        Task(Option<Context>),
+        /// This thread's previous context.
+        Thread(Option<Context>),
+    }
     impl Drop for Restore {
         fn drop(&mut self) {
-            let previous = self.0.take();
-            THREAD.with(|t| *t.borrow_mut() = previous);
+            match self {
+                Restore::Task(previous) => {
+                    if let Some(previous) = previous.take() {
+                        let _ = TASK.try_with(|c| {
+                            if let Ok(mut c) = c.try_borrow_mut() {
+                                *c = previous;
+                            }
+                        });
+                    }
+                }
+                Restore::Thread(previous) => {
+                    let previous = previous.take();
+                    THREAD.with(|t| *t.borrow_mut() = previous);
+                }
+            }
         }
     }
-    let next = Context::current().with(inputs);
-    let previous = THREAD.with(|t| t.borrow_mut().replace(next));
-    let _restore = Restore(previous);
+    let mut next = Some(Context::current().with(inputs));
+    // Inside a task scope the task's context is the one checks read: stack
+    // onto it there, else onto this thread's.
+    let _restore = match TASK.try_with(|c| {
+        c.try_borrow_mut()
+            .ok()
+            .and_then(|mut c| next.take().map(|next| std::mem::replace(&mut *c, next)))
+    }) {
+        Ok(previous) => Restore::Task(previous),
+        Err(_) => Restore::Thread(THREAD.with(|t| std::mem::replace(&mut *t.borrow_mut(), next))),
+    };
     f()
 }

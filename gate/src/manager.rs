@@ -41,12 +41,25 @@ type ReplicaEvent = (String, Option<Arc<Switch>>, Option<Arc<Switch>>);
 #[derive(Default, Clone)]
 pub(crate) struct Snapshot {
     namespaces: Vec<Arc<Namespace>>,
+    /// The registry's numbers, for handles made before their namespace
+    /// had one (see [`Manager::namespaced`]).
+    indices: Arc<FxHashMap<Arc<str>, usize>>,
 }
+
+/// The index of a handle whose namespace had no number when it was made.
+const UNREGISTERED: usize = usize::MAX;
 
 impl Snapshot {
     #[inline]
     fn namespace(&self, index: usize) -> Option<&Arc<Namespace>> {
         self.namespaces.get(index)
+    }
+
+    /// Takes the registry's numbers, if it gave new ones.
+    fn sync_indices(&mut self, registry: &NamespaceRegistry) {
+        if self.indices.len() != registry.indices.len() {
+            self.indices = Arc::new(registry.indices.clone());
+        }
     }
 
     fn namespace_mut(&mut self, index: usize) -> &mut Namespace {
@@ -299,6 +312,7 @@ impl Shared {
                 .namespace_mut(registry.index(ns))
                 .insert(Arc::from(name), Arc::new(switch));
         }
+        snapshot.sync_indices(&registry);
         self.replica.store(Arc::new(snapshot));
     }
 
@@ -385,6 +399,7 @@ impl Shared {
                     }
                 }
             }
+            snapshot.sync_indices(&registry);
             self.replica.store(Arc::new(snapshot));
         }
         let signals = &self.signals;
@@ -615,7 +630,9 @@ impl Manager {
 
     /// A view of the same storage, settings and signals whose switches are
     /// kept apart under `namespace` (stored as `namespace.name`). Nested
-    /// namespaces join with `.`.
+    /// namespaces join with `.`. Cheap, and it keeps nothing: a handle on a
+    /// namespace that holds no switch yet (per request, say) leaves no
+    /// trace in the manager once dropped.
     ///
     /// # Errors
     ///
@@ -637,7 +654,16 @@ impl Manager {
     pub fn namespaced(&self, namespace: &str) -> Result<Manager, Error> {
         validate_namespace(namespace)?;
         let full = key_of(&self.namespace, namespace);
-        let namespace_index = self.shared.lock_registry().index(&full);
+        // Looked up, not registered: a handle on a namespace that holds
+        // nothing (an admin request's `?namespace=`) leaves no trace; the
+        // namespace gets its number when a switch is written in it.
+        let namespace_index = self
+            .shared
+            .lock_registry()
+            .indices
+            .get(full.as_str())
+            .copied()
+            .unwrap_or(UNREGISTERED);
         Ok(Manager {
             shared: self.shared.clone(),
             namespace: Arc::from(full),
@@ -774,7 +800,7 @@ impl Manager {
             return None;
         }
         let snapshot = self.shared.replica.load();
-        let switch = snapshot.namespace(self.namespace_index)?.get(name)?;
+        let switch = self.namespace_in(&snapshot)?.get(name)?;
         context::with_current(&mut |ctx| {
             let chain = Chain {
                 first: ctx,
@@ -800,17 +826,31 @@ impl Manager {
             return forced;
         }
         let snapshot = self.shared.replica.load();
-        snapshot
-            .namespace(self.namespace_index)
+        self.namespace_in(&snapshot)
             .and_then(|ns| ns.get(name))
             .is_some_and(|s| s.state != State::Disabled)
+    }
+
+    /// This handle's namespace in `snapshot`: by its number, or by its
+    /// name when the handle was made before the namespace had one.
+    #[inline]
+    fn namespace_in<'s>(&self, snapshot: &'s Snapshot) -> Option<&'s Arc<Namespace>> {
+        match snapshot.namespace(self.namespace_index) {
+            // The hot path: UNREGISTERED is never a valid index.
+            Some(namespace) => Some(namespace),
+            None if self.namespace_index == UNREGISTERED => {
+                let index = *snapshot.indices.get(&*self.namespace)?;
+                snapshot.namespace(index)
+            }
+            None => None,
+        }
     }
 
     /// `None` when the switch is unknown.
     #[inline]
     fn check(&self, name: &str, inputs: &dyn Inputs, exclusive: bool) -> Option<bool> {
         let snapshot = self.shared.replica.load();
-        let namespace = snapshot.namespace(self.namespace_index);
+        let namespace = self.namespace_in(&snapshot);
         let decided = self.decide(namespace, name, inputs, exclusive, &mut ());
         let signals = &self.shared.signals;
         match decided {
@@ -1004,24 +1044,14 @@ impl Manager {
     /// ```
     pub fn explain(&self, name: &str, inputs: impl Inputs) -> Explanation {
         let snapshot = self.shared.replica.load();
-        self.explain_in(
-            snapshot.namespace(self.namespace_index),
-            name,
-            &inputs,
-            false,
-        )
+        self.explain_in(self.namespace_in(&snapshot), name, &inputs, false)
     }
 
     /// Like [`explain`](Self::explain), ignoring the context, as
     /// [`active_exclusive`](Self::active_exclusive) does.
     pub fn explain_exclusive(&self, name: &str, inputs: impl Inputs) -> Explanation {
         let snapshot = self.shared.replica.load();
-        self.explain_in(
-            snapshot.namespace(self.namespace_index),
-            name,
-            &inputs,
-            true,
-        )
+        self.explain_in(self.namespace_in(&snapshot), name, &inputs, true)
     }
 
     fn explain_in(
@@ -1106,8 +1136,7 @@ impl Manager {
     /// A copy of the switch named `name`, as the replica holds it.
     pub fn switch(&self, name: &str) -> Option<Switch> {
         let snapshot = self.shared.replica.load();
-        snapshot
-            .namespace(self.namespace_index)?
+        self.namespace_in(&snapshot)?
             .get(name)
             .map(|s| Switch::clone(s))
     }
@@ -1115,8 +1144,8 @@ impl Manager {
     /// Every switch of this namespace, sorted by name.
     pub fn switches(&self) -> Vec<Switch> {
         let snapshot = self.shared.replica.load();
-        let mut all: Vec<Switch> = snapshot
-            .namespace(self.namespace_index)
+        let mut all: Vec<Switch> = self
+            .namespace_in(&snapshot)
             .map(|ns| ns.values().map(|s| Switch::clone(s)).collect())
             .unwrap_or_default();
         all.sort_by(|a, b| a.name.cmp(&b.name));

@@ -178,3 +178,112 @@ async fn a_missing_or_empty_file_is_an_empty_store() {
         .unwrap();
     assert!(manager(&dir.file()).active("x", ()));
 }
+
+// Issue 9, item 6: the file's mode, a symlink, crash leftovers, a file that
+// is not an object of switches.
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_write_keeps_the_files_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Dir::new("mode");
+    let path = dir.file();
+    let m = manager(&path);
+    m.enable("beta").await.unwrap();
+    for mode in [0o640, 0o600, 0o664] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        m.toggle("beta").await.unwrap();
+        let now = std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(now, mode, "mode {mode:o} became {now:o}");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_symlinked_file_is_written_through_the_link() {
+    let dir = Dir::new("symlink");
+    let real_dir = dir.0.join("releases").join("v1");
+    std::fs::create_dir_all(&real_dir).unwrap();
+    let real = real_dir.join("switches.json");
+    std::fs::write(&real, "{}").unwrap();
+    // A relative link, as `ln -s releases/v1/switches.json current.json`.
+    let link = dir.0.join("current.json");
+    std::os::unix::fs::symlink("releases/v1/switches.json", &link).unwrap();
+    let m = manager(&link);
+    m.enable_for_all("beta").await.unwrap();
+    m.allow("gamma", "alice").await.unwrap();
+
+    let meta = std::fs::symlink_metadata(&link).unwrap();
+    assert!(meta.file_type().is_symlink(), "the link stays a link");
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        PathBuf::from("releases/v1/switches.json")
+    );
+    let through = manager(&real);
+    assert!(through.active("beta", ()), "the real file holds the change");
+    assert!(through.active("gamma", "alice"));
+    // The same lock serves both paths: one next to the real file, no
+    // temporary file left in either folder.
+    assert_eq!(dir.entries(), ["current.json", "releases"]);
+    let mut in_real: Vec<String> = std::fs::read_dir(&real_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    in_real.sort();
+    assert_eq!(in_real, ["switches.json", "switches.json.lock"]);
+}
+
+#[tokio::test]
+async fn temporary_files_left_by_a_crash_are_removed_by_the_next_write() {
+    let dir = Dir::new("leftovers");
+    let m = manager(&dir.file());
+    m.enable("beta").await.unwrap();
+    // What a writer killed between its write and its rename leaves.
+    std::fs::write(dir.0.join(".switches.json.tmp.4242"), "{\"half").unwrap();
+    std::fs::write(dir.0.join(".switches.json.tmp.1"), "").unwrap();
+    // Not ours: kept.
+    std::fs::write(dir.0.join(".switches.json.tmp.notes"), "mine").unwrap();
+    std::fs::write(dir.0.join(".other.json.tmp.4242"), "theirs").unwrap();
+    m.disable("beta").await.unwrap();
+    assert_eq!(
+        dir.entries(),
+        [
+            ".other.json.tmp.4242",
+            ".switches.json.tmp.notes",
+            "switches.json",
+            "switches.json.lock"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_an_object_of_switches_is_refused_and_untouched() {
+    let dir = Dir::new("not_an_object");
+    let path = dir.file();
+    for (content, says) in [
+        ("[]", "array"),
+        ("[{\"name\": \"beta\"}]", "array"),
+        ("null", "null"),
+        ("42", "number"),
+        ("\"switches\"", "string"),
+        ("true", "boolean"),
+        (r#"{"beta": {"name": "beta", "state": "global"}}"#, "`beta`"),
+        (r#"{"switches": {}, "extra": 1}"#, "`extra`"),
+    ] {
+        std::fs::write(&path, content).unwrap();
+        let message = FileStorage::open(&path).unwrap_err().to_string();
+        assert!(
+            message.contains(&path.display().to_string()),
+            "{content}: {message}"
+        );
+        assert!(message.contains(says), "{content}: {message}");
+
+        // A storage opened while the file was good writes nothing either.
+        std::fs::write(&path, "{}").unwrap();
+        let m = manager(&path);
+        std::fs::write(&path, content).unwrap();
+        let err = m.enable_for_all("gamma").await.unwrap_err();
+        assert!(matches!(err, Error::InvalidJson { .. }), "{content}: {err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), content);
+    }
+}

@@ -57,3 +57,46 @@ async fn autocreate_and_the_cap() {
         (DEFAULT_HISTORY_CAPACITY + 4).to_string()
     );
 }
+
+/// Issue 9: 290 small condition additions made an 8.3 MB file (16 MB here,
+/// 113 kB now; 120 keep the test quick), each entry
+/// copying the whole list of conditions twice. An entry now lists the
+/// conditions added and removed.
+#[tokio::test]
+async fn conditions_added_one_by_one_keep_the_audit_trail_small() {
+    use gate::{Condition, Operator};
+    let dir = std::env::temp_dir().join(format!("gate-history-size-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("switches.json");
+    let m = Manager::builder()
+        .storage(gate::storage::FileStorage::open(&path).unwrap())
+        .build();
+    m.enable("grow").await.unwrap();
+    for i in 0..120 {
+        m.modify("grow", |s| {
+            s.conditions
+                .push(Condition::new("User", "age", Operator::more_than(i)).unwrap())
+        })
+        .await
+        .unwrap();
+    }
+    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let history = serde_json::to_vec_pretty(&file["history"]).unwrap().len();
+    let switch = serde_json::to_vec_pretty(&file["switches"]).unwrap().len();
+    println!("history of 120 condition additions: {history} bytes (the switch itself: {switch})");
+    assert!(
+        history < 2 * switch + 120 * 300,
+        "{history} bytes of history for a {switch}-byte switch"
+    );
+    // Each entry says which condition came.
+    let last = &m.history(Some("grow"), 1).await.unwrap()[0];
+    let conditions = &last.lists["conditions"];
+    assert_eq!(conditions.removed, Vec::<serde_json::Value>::new());
+    assert_eq!(conditions.added.len(), 1);
+    assert_eq!(
+        serde_json::from_value::<Condition>(conditions.added[0].clone()).unwrap(),
+        Condition::new("User", "age", Operator::more_than(119)).unwrap()
+    );
+    assert!(!last.changes.contains_key("conditions"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

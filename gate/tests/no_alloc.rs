@@ -176,6 +176,13 @@ async fn checks_in_a_task_scope_do_not_allocate() {
         assert!(m.active("three", ()));
         assert_eq!(allocations(|| m.active("three", ())), 0);
         assert_eq!(allocations(|| m.active("percent", ())), 0);
+        // A sync scope stacked onto the task's: its checks do not allocate
+        // either (the context is borrowed, not cloned).
+        gate::scope_sync("443301", || {
+            assert!(m.active("percent", ()));
+            assert_eq!(allocations(|| m.active("three", ())), 0);
+            assert_eq!(allocations(|| m.active("percent", ())), 0);
+        });
     })
     .await;
 }

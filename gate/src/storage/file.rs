@@ -20,6 +20,12 @@ use crate::switch::Switch;
 /// half of one. The audit trail is kept in the same file, so a change and
 /// its entry are written together.
 ///
+/// A rewrite keeps the file's permissions (and, where allowed, its group),
+/// and writes through a symbolic link to the file it points to, which
+/// stays a link; a temporary file a crashed writer left is removed by the
+/// next write. A file that is not an object of switches (`[]`, `null`, a
+/// key other than `switches` and `history`) is refused and left as it is.
+///
 /// A manager reads the file when it is built; changes other processes make
 /// later reach it with [`FileStorage::reload`] (the `gate` command reloads
 /// on every run).
@@ -49,8 +55,10 @@ use crate::switch::Switch;
 #[derive(Debug, Clone)]
 pub struct FileStorage {
     path: Arc<Path>,
-    lock: Arc<Path>,
 }
+
+/// How many symbolic links are followed to the file (as Linux's `ELOOP`).
+const MAX_LINKS: usize = 40;
 
 impl FileStorage {
     /// A storage on the file at `path`, which need not exist yet (it is
@@ -64,14 +72,35 @@ impl FileStorage {
     /// cannot be read.
     pub fn open(path: impl Into<PathBuf>) -> Result<FileStorage, Error> {
         let path: PathBuf = path.into();
-        let mut lock = path.clone().into_os_string();
-        lock.push(".lock");
         let storage = FileStorage {
             path: Arc::from(path),
-            lock: Arc::from(PathBuf::from(lock)),
         };
         storage.read()?;
         Ok(storage)
+    }
+
+    /// The file written: the path, or what its symbolic links lead to
+    /// (resolved at each write, so a link moved to another file is
+    /// followed). A dangling link leads to the file to create.
+    fn target(&self) -> Result<PathBuf, Error> {
+        let mut path = self.path.to_path_buf();
+        for _ in 0..MAX_LINKS {
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_symlink() => {
+                    let link = std::fs::read_link(&path)
+                        .map_err(|e| self.io_error("follow the symbolic link", e))?;
+                    path = match path.parent() {
+                        Some(dir) if link.is_relative() => dir.join(link),
+                        _ => link,
+                    };
+                }
+                _ => return Ok(path),
+            }
+        }
+        Err(Error::Storage(format!(
+            "cannot write {}: more than {MAX_LINKS} symbolic links lead to it",
+            self.path.display()
+        )))
     }
 
     /// The file's path.
@@ -104,8 +133,26 @@ impl FileStorage {
             what: format!("the switch file {}", self.path.display()),
             reason,
         };
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
             return Ok(Book::default());
+        };
+        if *first != b'{' {
+            // Not an object: say what it is (serde would take an array
+            // for an empty store, and a write would overwrite it).
+            let what = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+                Ok(serde_json::Value::Array(_)) => "a JSON array",
+                Ok(serde_json::Value::Null) => "null",
+                Ok(serde_json::Value::Bool(_)) => "a boolean",
+                Ok(serde_json::Value::Number(_)) => "a number",
+                Ok(serde_json::Value::String(_)) => "a string",
+                Ok(serde_json::Value::Object(_)) => "an object",
+                Err(e) => return Err(invalid(e.to_string())),
+            };
+            return Err(invalid(format!(
+                "it holds {what}, not an object of switches \
+                 ({{\"switches\": {{\"name\": {{...}}}}, \"history\": [...]}}); \
+                 the file was left as it is"
+            )));
         }
         // serde_json's message ends with the line and column.
         let book: Book = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
@@ -124,26 +171,33 @@ impl FileStorage {
         Ok(book)
     }
 
-    /// Writes `book` atomically: temporary file, fsync, rename, fsync of
-    /// the folder.
-    fn write(&self, book: &Book) -> Result<(), Error> {
+    /// Writes `book` atomically to `target` (the file itself, links
+    /// followed): temporary file with the file's permissions, fsync,
+    /// rename, fsync of the folder. Called under the lock.
+    fn write(&self, target: &Path, book: &Book) -> Result<(), Error> {
         let json = serde_json::to_vec_pretty(book).map_err(|e| Error::Storage(e.to_string()))?;
-        let dir = match self.path.parent() {
+        let dir = match target.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
             _ => PathBuf::from("."),
         };
-        let file_name = self
-            .path
+        let file_name = target
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let tmp = dir.join(format!(".{file_name}.tmp.{}", std::process::id()));
+        let prefix = format!(".{file_name}.tmp.");
+        remove_leftovers(&dir, &prefix);
+        let tmp = dir.join(format!("{prefix}{}", std::process::id()));
+        let existing = std::fs::metadata(target).ok();
         let written = (|| {
             let mut file = File::create(&tmp)?;
+            if let Some(existing) = &existing {
+                keep_owner(&file, existing);
+                file.set_permissions(existing.permissions())?;
+            }
             file.write_all(&json)?;
             file.write_all(b"\n")?;
             file.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
+            std::fs::rename(&tmp, target)?;
             // The rename itself is durable once the folder is synced.
             if let Ok(dir) = File::open(&dir) {
                 let _ = dir.sync_all();
@@ -159,11 +213,16 @@ impl FileStorage {
     /// Runs `change` on the file's current contents under the lock, and
     /// writes the result if it succeeds (nothing is written if it fails).
     fn locked<T>(&self, change: impl FnOnce(&mut Book) -> Result<T, Error>) -> Result<T, Error> {
+        // The lock sits beside the file itself, so writers through a link
+        // and through the file's own path exclude each other.
+        let target = self.target()?;
+        let mut lock_path = target.clone().into_os_string();
+        lock_path.push(".lock");
         let lock = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(&self.lock)
+            .open(&lock_path)
             .map_err(|e| self.io_error("open the lock file of", e))?;
         lock.lock().map_err(|e| self.io_error("lock", e))?;
         let result = (|| {
@@ -171,7 +230,7 @@ impl FileStorage {
             let before = book.clone();
             let out = change(&mut book)?;
             if book != before {
-                self.write(&book)?;
+                self.write(&target, &book)?;
             }
             Ok(out)
         })();
@@ -197,6 +256,39 @@ impl FileStorage {
         }
     }
 }
+
+/// Removes the temporary files (`<prefix><pid>`) that writers killed
+/// between writing and renaming left in `dir`. Under the lock no other
+/// writer has one in flight, so every such file is a leftover; failures
+/// are ignored (the write goes on).
+fn remove_leftovers(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let ours = name
+            .strip_prefix(prefix)
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Gives the new file the old one's owner and group where this process may
+/// (its own files, a group it belongs to); silently keeps its own
+/// otherwise.
+#[cfg(unix)]
+fn keep_owner(file: &File, existing: &std::fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    let _ = std::os::unix::fs::fchown(file, Some(existing.uid()), Some(existing.gid()))
+        .or_else(|_| std::os::unix::fs::fchown(file, None, Some(existing.gid())));
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_file: &File, _existing: &std::fs::Metadata) {}
 
 impl Storage for FileStorage {
     fn load(&self) -> BoxFuture<'_, Result<Vec<Record>, Error>> {

@@ -31,6 +31,7 @@ pub struct MemoryStorage {
 /// storage, and of the file store's file. Every operation is all or
 /// nothing.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct Book {
     /// Switches by storage key.
     #[serde(default)]

@@ -16,9 +16,13 @@ mod memory;
 mod redis;
 mod shortcut;
 pub(crate) mod snapshot;
+#[cfg(feature = "redis")]
+mod redis_url;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisBuilder, RedisStorage, REPUBLISH_ACTOR};
+#[cfg(feature = "redis")]
+pub use self::redis_url::redact_url;
 pub use file::FileStorage;
 pub use memory::MemoryStorage;
 pub use shortcut::Shortcut;

@@ -527,16 +527,6 @@ impl std::fmt::Debug for RedisStorage {
     }
 }
 
-/// Hides the password of a Redis URL.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}://***@{}", &url[..scheme], &url[at + 1..])
-        }
-        _ => url.to_owned(),
-    }
-}
-
 impl RedisStorage {
     fn storage_error(&self, what: &str, error: impl std::fmt::Display) -> Error {
         Error::Storage(format!("Redis at {} failed to {what}: {error}", self.url))
@@ -1897,7 +1887,6 @@ impl Storage for RedisStorage {
 ///     .await?;
 /// # let _ = manager; Ok(()) }
 /// ```
-#[derive(Debug)]
 #[must_use]
 pub struct RedisBuilder {
     url: String,
@@ -1917,6 +1906,20 @@ struct SignalsSetup(Box<dyn FnOnce(&Signals) + Send>);
 impl std::fmt::Debug for SignalsSetup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SignalsSetup(..)")
+    }
+}
+
+impl std::fmt::Debug for RedisBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBuilder")
+            .field("url", &super::redact_url(&self.url))
+            .field("prefix", &self.prefix)
+            .field("autocreate", &self.autocreate)
+            .field("resync_interval", &self.resync_interval)
+            .field("timeout", &self.timeout)
+            .field("snapshot", &self.snapshot)
+            .field("history_capacity", &self.history_capacity)
+            .finish()
     }
 }
 
@@ -2010,7 +2013,7 @@ impl RedisBuilder {
     ///
     /// [`Error::Storage`] for a URL the redis crate does not accept.
     pub fn build_storage(&self) -> Result<RedisStorage, Error> {
-        let shown = redact(&self.url);
+        let shown = super::redact_url(&self.url);
         let client = redis::Client::open(self.url.as_str())
             .map_err(|e| Error::Storage(format!("invalid Redis URL {shown}: {e}")))?;
         let config = ConnectionManagerConfig::new()
