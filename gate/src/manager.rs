@@ -1344,6 +1344,12 @@ impl Manager {
             shortcut.created(name).validate()?;
         }
         let key = self.key(name);
+        // A record this node found unreadable (another tool broke it) is
+        // refused, not changed blindly; a record in another form than
+        // gate's is refused by the storage itself.
+        if let Some(reason) = self.unreadable_reason(name) {
+            return Err(Error::Unreadable { key, reason });
+        }
         let known = self.shared.replica_switch(&key);
         let applied = self
             .shared

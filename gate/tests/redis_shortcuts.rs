@@ -441,7 +441,7 @@ async fn records_in_another_form_fall_back_to_read_modify_write() {
     assert_eq!(stored(&url, &prefix, "spaced").await, after);
 
     let err = a.allow("broken", "alice").await.unwrap_err();
-    assert!(matches!(err, Error::InvalidJson { .. }), "{err:?}");
+    assert!(matches!(err, Error::Unreadable { .. }), "{err:?}");
     let users: usize = redis::cmd("SCARD")
         .arg(format!("{}:users:broken", prefix.name))
         .query_async(&mut c)
