@@ -1,7 +1,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::memory::Book;
 use super::{split_key, BatchWrite, BoxFuture, Record, Storage};
@@ -50,6 +50,16 @@ use crate::switch::Switch;
 pub struct FileStorage {
     path: Arc<Path>,
     lock: Arc<Path>,
+    /// The file's bytes as last read or written, and what they parse to:
+    /// a read of an unchanged file reuses it instead of parsing the file
+    /// and compiling every regular expression again.
+    parsed: Arc<Mutex<Option<Parsed>>>,
+}
+
+#[derive(Debug)]
+struct Parsed {
+    bytes: Vec<u8>,
+    book: Arc<Book>,
 }
 
 impl FileStorage {
@@ -69,6 +79,7 @@ impl FileStorage {
         let storage = FileStorage {
             path: Arc::from(path),
             lock: Arc::from(PathBuf::from(lock)),
+            parsed: Arc::default(),
         };
         storage.read()?;
         Ok(storage)
@@ -93,13 +104,27 @@ impl FileStorage {
         Error::Storage(format!("cannot {what} {}: {error}", self.path.display()))
     }
 
-    /// The file's contents; an empty book if it does not exist.
-    fn read(&self) -> Result<Book, Error> {
+    /// The file's contents; an empty book if it does not exist. The file
+    /// is read every time, but parsed only when its bytes changed.
+    fn read(&self) -> Result<Arc<Book>, Error> {
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Book::default()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Arc::default()),
             Err(e) => return Err(self.io_error("read", e)),
         };
+        let mut parsed = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(parsed) = parsed.as_ref().filter(|p| p.bytes == bytes) {
+            return Ok(Arc::clone(&parsed.book));
+        }
+        let book = Arc::new(self.parse(&bytes)?);
+        *parsed = Some(Parsed {
+            bytes,
+            book: Arc::clone(&book),
+        });
+        Ok(book)
+    }
+
+    fn parse(&self, bytes: &[u8]) -> Result<Book, Error> {
         let invalid = |reason: String| Error::InvalidJson {
             what: format!("the switch file {}", self.path.display()),
             reason,
@@ -108,7 +133,7 @@ impl FileStorage {
             return Ok(Book::default());
         }
         // serde_json's message ends with the line and column.
-        let book: Book = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let book: Book = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
         for (key, switch) in &book.switches {
             let name = split_key(key).1;
             if switch.name != name {
@@ -127,7 +152,9 @@ impl FileStorage {
     /// Writes `book` atomically: temporary file, fsync, rename, fsync of
     /// the folder.
     fn write(&self, book: &Book) -> Result<(), Error> {
-        let json = serde_json::to_vec_pretty(book).map_err(|e| Error::Storage(e.to_string()))?;
+        let mut json =
+            serde_json::to_vec_pretty(book).map_err(|e| Error::Storage(e.to_string()))?;
+        json.push(b'\n');
         let dir = match self.path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
             _ => PathBuf::from("."),
@@ -141,7 +168,6 @@ impl FileStorage {
         let written = (|| {
             let mut file = File::create(&tmp)?;
             file.write_all(&json)?;
-            file.write_all(b"\n")?;
             file.sync_all()?;
             std::fs::rename(&tmp, &self.path)?;
             // The rename itself is durable once the folder is synced.
@@ -150,10 +176,19 @@ impl FileStorage {
             }
             Ok(())
         })();
-        written.map_err(|e: std::io::Error| {
-            let _ = std::fs::remove_file(&tmp);
-            self.io_error("write", e)
-        })
+        match written {
+            Ok(()) => {
+                *self.parsed.lock().unwrap_or_else(|e| e.into_inner()) = Some(Parsed {
+                    bytes: json,
+                    book: Arc::new(book.clone()),
+                });
+                Ok(())
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(self.io_error("write", e))
+            }
+        }
     }
 
     /// Runs `change` on the file's current contents under the lock, and
@@ -167,10 +202,10 @@ impl FileStorage {
             .map_err(|e| self.io_error("open the lock file of", e))?;
         lock.lock().map_err(|e| self.io_error("lock", e))?;
         let result = (|| {
-            let mut book = self.read()?;
-            let before = book.clone();
+            let before = self.read()?;
+            let mut book = Book::clone(&before);
             let out = change(&mut book)?;
-            if book != before {
+            if book != *before {
                 self.write(&book)?;
             }
             Ok(out)
