@@ -309,3 +309,37 @@ async fn a_refused_switch_never_reaches_the_file_store() {
     assert_eq!(other.unregister("fine").await.unwrap().len(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A snapshot file holding one record the rules refuse (`null` is what a
+/// NaN bound used to be written as) still gives a node starting while
+/// Redis is down every other switch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_bad_record_in_a_snapshot_skips_that_record_only() {
+    let dir = std::env::temp_dir().join(format!("gate-validation-snapshot-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let snapshot = dir.join("snapshot.json");
+    std::fs::write(
+        &snapshot,
+        r#"[{"key":"good","switch":{"name":"good","state":"global","version":3}},
+            {"key":"poison","switch":{"name":"poison","state":"selective","conditions":[{"argument":"User","attribute":"age","operator":{"less_than":null}}],"version":1}}]"#,
+    )
+    .unwrap();
+    // Nothing listens on this port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let node = Manager::builder()
+        .redis(format!("redis://127.0.0.1:{port}/0"))
+        .prefix("validation-snapshot")
+        .snapshot_file(&snapshot)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .await
+        .unwrap();
+    assert!(node.active("good", ()), "the good record is served");
+    assert!(node.switch("poison").is_none());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1490,14 +1490,26 @@ fn write_snapshot(path: &Path, records: &[Record]) -> std::io::Result<()> {
 }
 
 fn read_snapshot(path: &Path) -> Result<Vec<Record>, String> {
+    /// A record read on its own, so that one the rules refuse skips that
+    /// switch only.
+    #[derive(Deserialize)]
+    struct Entry {
+        key: String,
+        switch: serde_json::Value,
+    }
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    let records: Vec<SnapshotRecord> = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-    Ok(records
+    let entries: Vec<Entry> = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    Ok(entries
         .into_iter()
-        .filter(|r| r.switch.validate().is_ok())
-        .map(|r| Record {
-            key: r.key,
-            switch: r.switch,
+        .filter_map(|entry| match Switch::deserialize(entry.switch) {
+            Ok(switch) => Some(Record {
+                key: entry.key,
+                switch,
+            }),
+            Err(error) => {
+                tracing::warn!(switch = %entry.key, %error, path = %path.display(), "gate: skipped a switch of the snapshot file that cannot be read");
+                None
+            }
         })
         .collect())
 }
