@@ -389,22 +389,49 @@ async fn switches_the_rules_refuse_get_422_naming_the_field() {
     let m = Manager::in_memory();
     m.register(gate::Switch::new("kept")).await.unwrap();
     let server = start(&m).await;
-    let condition = |operator: Value| {
-        json!([{"argument": "User", "attribute": "age", "operator": operator}])
-    };
+    let condition =
+        |operator: Value| json!([{"argument": "User", "attribute": "age", "operator": operator}]);
     for (body, field) in [
-        (json!({"name": "p", "conditions": [{"argument": "@id", "operator": {"percent": 200}}]}), "conditions[0].percentage"),
-        (json!({"name": "p", "conditions": condition(json!({"less_than": null}))}), "body"),
-        (json!({"name": "p", "conditions": condition(json!({"between": {"lower": 9, "upper": 1}}))}), "conditions[0].operator"),
-        (json!({"name": "p", "conditions": condition(json!({"less_than": true}))}), "conditions[0].operator"),
-        (json!({"name": "p", "conditions": condition(json!({"matches": "(?:a{100}){100}b"}))}), "conditions[0].operator"),
-        (json!({"name": "p", "conditions": [{"argument": "", "attribute": "a", "operator": "truthy"}]}), "conditions[0].argument"),
-        (json!({"name": "p", "label": "x".repeat(gate::limits::MAX_LABEL_LEN + 1)}), "label"),
-        (json!({"name": "p", "variants": [{"name": "a"}, {"name": "a"}]}), "variants[1].name"),
+        (
+            json!({"name": "p", "conditions": [{"argument": "@id", "operator": {"percent": 200}}]}),
+            "conditions[0].percentage",
+        ),
+        (
+            json!({"name": "p", "conditions": condition(json!({"less_than": null}))}),
+            "body",
+        ),
+        (
+            json!({"name": "p", "conditions": condition(json!({"between": {"lower": 9, "upper": 1}}))}),
+            "conditions[0].operator",
+        ),
+        (
+            json!({"name": "p", "conditions": condition(json!({"less_than": true}))}),
+            "conditions[0].operator",
+        ),
+        (
+            json!({"name": "p", "conditions": condition(json!({"matches": "(?:a{100}){100}b"}))}),
+            "conditions[0].operator",
+        ),
+        (
+            json!({"name": "p", "conditions": [{"argument": "", "attribute": "a", "operator": "truthy"}]}),
+            "conditions[0].argument",
+        ),
+        (
+            json!({"name": "p", "label": "x".repeat(gate::limits::MAX_LABEL_LEN + 1)}),
+            "label",
+        ),
+        (
+            json!({"name": "p", "variants": [{"name": "a"}, {"name": "a"}]}),
+            "variants[1].name",
+        ),
         (json!({"name": "bidi\u{202E}"}), "name"),
     ] {
         let created = call(&server, Method::POST, "/switches", body.clone()).await;
-        assert_eq!(created.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {created:?}");
+        assert_eq!(
+            created.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {created:?}"
+        );
         let err = json_of(&created);
         assert_eq!(err["field"], field, "{body}: {err}");
         assert!(!err["error"].as_str().unwrap().is_empty());
@@ -418,7 +445,13 @@ async fn switches_the_rules_refuse_get_422_naming_the_field() {
             assert_eq!(json_of(&replaced)["field"], field, "{body}");
         }
 
-        let imported = call(&server, Method::POST, "/import", json!({"switches": [body]})).await;
+        let imported = call(
+            &server,
+            Method::POST,
+            "/import",
+            json!({"switches": [body]}),
+        )
+        .await;
         assert_eq!(imported.status, StatusCode::UNPROCESSABLE_ENTITY);
         let expected = if field == "body" {
             "switches[0]".to_owned()
@@ -427,6 +460,11 @@ async fn switches_the_rules_refuse_get_422_naming_the_field() {
         };
         assert_eq!(json_of(&imported)["field"], expected.as_str());
     }
-    assert_eq!(m.switches().len(), 1, "nothing was written: {:?}", m.switches());
+    assert_eq!(
+        m.switches().len(),
+        1,
+        "nothing was written: {:?}",
+        m.switches()
+    );
     assert_eq!(m.switch("kept").unwrap().version, 1);
 }

@@ -407,9 +407,14 @@ pub(crate) fn operator(op: &str, value: Option<&str>) -> Result<Operator, Failur
     };
     let result = match attempt {
         Ok(operator) => Ok(operator),
-        // `--value 123` for a string operator: the text itself.
+        // `--value 123` for a string operator: the text itself (not for
+        // the others: `less_than true` is a mistake, not the text "true").
         Err(e) => match &parsed {
-            Some(json) if !json.is_string() => from(Json::String(text.to_owned())).map_err(|_| e),
+            Some(json)
+                if !json.is_string() && matches!(op, "matches" | "strip_ignorecase_equals") =>
+            {
+                from(Json::String(text.to_owned())).map_err(|_| e)
+            }
             _ => Err(e),
         },
     };
