@@ -343,3 +343,43 @@ async fn one_bad_record_in_a_snapshot_skips_that_record_only() {
     assert!(node.switch("poison").is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Even used directly, through the `Storage` trait, the memory and file
+/// storages refuse a switch the rules refuse: the file stays readable.
+#[tokio::test]
+async fn the_storages_themselves_refuse_what_the_rules_refuse() {
+    use gate::{MemoryStorage, Storage};
+    let dir = std::env::temp_dir().join(format!("gate-validation-direct-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("switches.json");
+    let file = FileStorage::open(&path).unwrap();
+    let memory = MemoryStorage::new();
+    for (field, switch) in broken_switches() {
+        let key = switch.name.clone();
+        for storage in [&file as &dyn Storage, &memory] {
+            let err = storage
+                .insert(&key, "test", switch.clone())
+                .await
+                .unwrap_err();
+            assert_eq!(err.field(), Some(field), "{err}");
+            let err = storage
+                .write_batch(
+                    "test",
+                    vec![(key.clone(), BatchWrite::Create(switch.clone()))],
+                )
+                .await
+                .unwrap_err();
+            assert_eq!(err.field(), Some(field), "{err}");
+        }
+    }
+    file.insert("fine", "test", Switch::new("fine"))
+        .await
+        .unwrap();
+    let mut broken = broken_switches().remove(0).1;
+    broken.name = "fine".into();
+    broken.version = 1;
+    assert!(file.update("fine", "test", broken).await.is_err());
+    assert_eq!(FileStorage::open(&path).unwrap().reload().unwrap().len(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
