@@ -7,7 +7,7 @@
 mod redis_support;
 
 use gate::storage::FileStorage;
-use gate::{Condition, Error, Manager, Operator, State, Switch, Value};
+use gate::{Condition, Error, Manager, Operator, State, Storage, Switch, Value};
 use redis_support::{shared_url, Prefix};
 
 /// xorshift64*: small, deterministic.
@@ -276,11 +276,31 @@ async fn every_accepted_switch_round_trips_through_every_storage() {
             assert_eq!(stored, as_stored(switch), "{store}");
         }
     }
+    // The storages themselves, used directly, refuse them too.
+    let redis_storage = Manager::builder()
+        .redis(&url)
+        .prefix(&prefix.name)
+        .build_storage()
+        .unwrap();
+    let file_storage = FileStorage::open(&path).unwrap();
+    let memory_storage = gate::MemoryStorage::new();
     for (switch, error) in &refused {
         for (store, manager) in [("memory", &memory), ("file", &file), ("redis", &redis)] {
             let err = manager.register(switch.clone()).await.unwrap_err();
             assert_eq!(&err, error, "{store}: {switch:?}");
             assert!(err.field().is_some(), "{err}");
+        }
+        let storages: [(&str, &dyn Storage); 3] = [
+            ("memory", &memory_storage),
+            ("file", &file_storage),
+            ("redis", &redis_storage),
+        ];
+        for (store, storage) in storages {
+            let err = storage
+                .insert(&switch.name, "test", switch.clone())
+                .await
+                .unwrap_err();
+            assert_eq!(&err, error, "{store} storage: {switch:?}");
         }
     }
 

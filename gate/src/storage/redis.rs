@@ -590,6 +590,8 @@ impl RedisStorage {
         previous: Option<Switch>,
         switch: Switch,
     ) -> Result<(Switch, Switch), Error> {
+        // Never store what the other nodes would refuse to read.
+        switch.validate()?;
         let previous = match previous.filter(|p| p.version == switch.version) {
             Some(previous) => previous,
             None => match self.fetch(key).await? {
@@ -739,6 +741,8 @@ impl Storage for RedisStorage {
         switch: Switch,
     ) -> BoxFuture<'a, Result<Switch, Error>> {
         Box::pin(async move {
+            // Never store what the other nodes would refuse to read.
+            switch.validate()?;
             let mut connection = self.connection.clone();
             let users: Vec<&str> = switch.users.iter().collect();
             let staged = if users.len() > INLINE_IDS {
@@ -881,6 +885,9 @@ impl Storage for RedisStorage {
         writes: Vec<(String, BatchWrite)>,
     ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
         Box::pin(async move {
+            for (_, write) in &writes {
+                write.switch().validate()?;
+            }
             let mut invocation = self.scripts.batch.prepare_invoke();
             invocation
                 .key(&self.keys.switches)
