@@ -49,17 +49,30 @@ fn every_accepted_pattern_judges_a_100_kb_id_quickly() {
     for pattern in WORST_ACCEPTED {
         let op = Operator::matches(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
         for (k, id) in hays.iter().enumerate() {
-            let t = Instant::now();
-            let _ = op.apply(&Value::from(id.as_str()), None);
-            let took = t.elapsed();
+            // The best of three: the machine may be busy with other work.
+            let took = (0..3)
+                .map(|_| {
+                    let t = Instant::now();
+                    let _ = op.apply(&Value::from(id.as_str()), None);
+                    t.elapsed()
+                })
+                .min()
+                .unwrap_or_default();
             if took > worst.0 {
                 worst = (took, pattern, k);
             }
         }
     }
-    eprintln!("slowest accepted pattern: {worst:?}");
+    eprintln!("slowest accepted pattern on a 100 KB id: {worst:?}");
+    // 1 ms is the target of an optimized build; a debug build runs the
+    // matching loop unoptimized.
+    let bound = if cfg!(debug_assertions) {
+        Duration::from_millis(50)
+    } else {
+        Duration::from_millis(1)
+    };
     assert!(
-        worst.0 < Duration::from_millis(50),
+        worst.0 < bound,
         "the slowest accepted pattern took {worst:?}"
     );
 }
