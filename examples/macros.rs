@@ -89,9 +89,9 @@ async fn main() -> Result<(), gate::Error> {
                 .condition(Condition::new(
                     "User",
                     "age",
-                    Operator::more_than_or_equal_to(18),
+                    Operator::more_than_or_equal_to(18)?,
                 )?)
-                .condition(Condition::new("User", "country", Operator::equals("fr"))?),
+                .condition(Condition::new("User", "country", Operator::equals("fr")?)?),
         )
         .await?;
     manager.set_percentage("new_search", 20).await?;

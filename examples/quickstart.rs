@@ -51,7 +51,7 @@ async fn main() -> Result<(), gate::Error> {
                 .condition(Condition::new(
                     "User",
                     "age",
-                    Operator::more_than_or_equal_to(18),
+                    Operator::more_than_or_equal_to(18)?,
                 )?),
         )
         .await?;
@@ -60,7 +60,7 @@ async fn main() -> Result<(), gate::Error> {
         .register(
             Switch::new("wine_shop:france")
                 .state(State::Selective)
-                .condition(Condition::new("User", "country", Operator::equals("fr"))?),
+                .condition(Condition::new("User", "country", Operator::equals("fr")?)?),
         )
         .await?;
     // Every condition must hold (compounded).
@@ -69,11 +69,11 @@ async fn main() -> Result<(), gate::Error> {
             Switch::new("teen_offer")
                 .state(State::Selective)
                 .compounded(true)
-                .condition(Condition::new("User", "age", Operator::between(12, 20))?)
+                .condition(Condition::new("User", "age", Operator::between(12, 20)?)?)
                 .condition(Condition::new(
                     "User",
                     "country",
-                    Operator::one_of(["fr", "de"]),
+                    Operator::one_of(["fr", "de"])?,
                 )?),
         )
         .await?;

@@ -271,16 +271,13 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(error: Error) -> ApiError {
-        let invalid = |field| ApiError::invalid(field, &error);
         match &error {
-            Error::EmptyName | Error::InvalidName { .. } => invalid("name"),
-            Error::InvalidNamespace { .. } => invalid("namespace"),
-            Error::InvalidPercentage { .. } => invalid("percentage"),
-            Error::InvalidRange { .. } | Error::InvalidRegex { .. } => invalid("operator"),
-            Error::InvalidVariants { .. } => invalid("variants"),
-            Error::InvalidArgument { .. } => invalid("argument"),
-            Error::InvalidAttribute { .. } => invalid("attribute"),
-            Error::InvalidJson { .. } => invalid("body"),
+            Error::InvalidJson { .. } => ApiError::invalid("body", &error),
+            // Every validation error names its field (`name`,
+            // `conditions[2].operator`, …).
+            _ if error.field().is_some() => {
+                ApiError::invalid(error.field().unwrap_or("body"), &error)
+            }
             Error::NotFound { .. } => ApiError::new(StatusCode::NOT_FOUND, &error, None),
             Error::AlreadyExists { .. } => {
                 ApiError::new(StatusCode::CONFLICT, &error, Some("name"))
@@ -596,8 +593,13 @@ async fn import(Scoped(m): Scoped, bytes: Bytes) -> ApiResult {
     let request: ImportBody = body(&bytes)?;
     let mut switches = Vec::with_capacity(request.switches.len());
     for (i, raw) in request.switches.iter().enumerate() {
-        let switch = Switch::from_json(&raw.to_string())
-            .map_err(|e| ApiError::invalid(&format!("switches[{i}]"), e))?;
+        let switch = Switch::from_json(&raw.to_string()).map_err(|e| {
+            let field = match (&e, e.field()) {
+                (Error::InvalidJson { .. }, _) | (_, None) => format!("switches[{i}]"),
+                (_, Some(field)) => format!("switches[{i}].{field}"),
+            };
+            ApiError::invalid(&field, e)
+        })?;
         switches.push(switch);
     }
     let plan = if request.dry_run {

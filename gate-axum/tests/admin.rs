@@ -220,6 +220,7 @@ async fn shortcuts_explain_and_validation_errors() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "{bad_regex:?}"
     );
+    assert_eq!(json_of(&bad_regex)["field"], "conditions[0].operator");
 
     let why = json_of(
         &call(
@@ -317,7 +318,7 @@ async fn export_and_import_all_or_nothing() {
         .push(json!({"name": "broken", "variants": [{"name": "x", "weight": 0}]}));
     let refused = call(&other, Method::POST, "/import", bad).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(json_of(&refused)["field"], "switches[2]");
+    assert_eq!(json_of(&refused)["field"], "switches[2].variants");
     assert!(target.switches().is_empty(), "nothing written");
 
     let mut dry = exported.clone();
@@ -750,4 +751,91 @@ async fn every_error_is_json() {
             assert!(answer.headers.contains_key("allow"), "{method} {path}");
         }
     }
+}
+
+/// Issue 9, item 3: the admin API refuses what the rules refuse, with 422
+/// naming the field, on create, replace and import; nothing is written.
+#[tokio::test]
+async fn switches_the_rules_refuse_get_422_naming_the_field() {
+    let m = Manager::in_memory();
+    m.register(gate::Switch::new("kept")).await.unwrap();
+    let server = start(&m).await;
+    let condition =
+        |operator: Value| json!([{"argument": "User", "attribute": "age", "operator": operator}]);
+    for (body, field) in [
+        (
+            json!({"name": "p", "conditions": [{"argument": "@id", "operator": {"percent": 200}}]}),
+            "conditions[0].percentage",
+        ),
+        (
+            json!({"name": "p", "conditions": condition(json!({"less_than": null}))}),
+            "body",
+        ),
+        (
+            json!({"name": "p", "conditions": condition(json!({"between": {"lower": 9, "upper": 1}}))}),
+            "conditions[0].operator",
+        ),
+        (
+            json!({"name": "p", "conditions": condition(json!({"less_than": true}))}),
+            "conditions[0].operator",
+        ),
+        (
+            json!({"name": "p", "conditions": condition(json!({"matches": "(?:a{100}){100}b"}))}),
+            "conditions[0].operator",
+        ),
+        (
+            json!({"name": "p", "conditions": [{"argument": "", "attribute": "a", "operator": "truthy"}]}),
+            "conditions[0].argument",
+        ),
+        (
+            json!({"name": "p", "label": "x".repeat(gate::limits::MAX_LABEL_LEN + 1)}),
+            "label",
+        ),
+        (
+            json!({"name": "p", "variants": [{"name": "a"}, {"name": "a"}]}),
+            "variants[1].name",
+        ),
+        (json!({"name": "bidi\u{202E}"}), "name"),
+    ] {
+        let created = call(&server, Method::POST, "/switches", body.clone()).await;
+        assert_eq!(
+            created.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {created:?}"
+        );
+        let err = json_of(&created);
+        assert_eq!(err["field"], field, "{body}: {err}");
+        assert!(!err["error"].as_str().unwrap().is_empty());
+
+        if field != "name" {
+            let mut replacement = body.clone();
+            replacement["name"] = json!("kept");
+            replacement["version"] = json!(1);
+            let replaced = call(&server, Method::PUT, "/switches/kept", replacement).await;
+            assert_eq!(replaced.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+            assert_eq!(json_of(&replaced)["field"], field, "{body}");
+        }
+
+        let imported = call(
+            &server,
+            Method::POST,
+            "/import",
+            json!({"switches": [body]}),
+        )
+        .await;
+        assert_eq!(imported.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let expected = if field == "body" {
+            "switches[0]".to_owned()
+        } else {
+            format!("switches[0].{field}")
+        };
+        assert_eq!(json_of(&imported)["field"], expected.as_str());
+    }
+    assert_eq!(
+        m.switches().len(),
+        1,
+        "nothing was written: {:?}",
+        m.switches()
+    );
+    assert_eq!(m.switch("kept").unwrap().version, 1);
 }

@@ -537,9 +537,14 @@ pub(crate) fn operator(op: &str, value: Option<&str>) -> Result<Operator, Failur
     };
     let result = match attempt {
         Ok(operator) => Ok(operator),
-        // `--value 123` for a string operator: the text itself.
+        // `--value 123` for a string operator: the text itself (not for
+        // the others: `less_than true` is a mistake, not the text "true").
         Err(e) => match &parsed {
-            Some(json) if !json.is_string() => from(Json::String(text.to_owned())).map_err(|_| e),
+            Some(json)
+                if !json.is_string() && matches!(op, "matches" | "strip_ignorecase_equals") =>
+            {
+                from(Json::String(text.to_owned())).map_err(|_| e)
+            }
             _ => Err(e),
         },
     };
@@ -870,11 +875,11 @@ mod tests {
     fn operands_are_json_or_else_text() {
         assert_eq!(
             operator("more_than", Some("65")).unwrap(),
-            Operator::more_than(65)
+            Operator::more_than(65).unwrap()
         );
         assert_eq!(
             operator("equals", Some("fr")).unwrap(),
-            Operator::equals("fr")
+            Operator::equals("fr").unwrap()
         );
         assert_eq!(
             operator("matches", Some("123")).unwrap(),
@@ -882,11 +887,11 @@ mod tests {
         );
         assert_eq!(
             operator("between", Some(r#"{"lower":12,"upper":20}"#)).unwrap(),
-            Operator::between(12, 20)
+            Operator::between(12, 20).unwrap()
         );
         assert_eq!(
             operator("one_of", Some(r#"["a","b"]"#)).unwrap(),
-            Operator::one_of(["a", "b"])
+            Operator::one_of(["a", "b"]).unwrap()
         );
         assert_eq!(operator("truthy", None).unwrap(), Operator::truthy());
         assert!(operator("truthy", Some("1")).is_err());

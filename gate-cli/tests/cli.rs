@@ -33,6 +33,7 @@ both!(
     check_prints_the_decision_and_why,
     export_then_import_round_trips,
     import_is_all_or_nothing,
+    the_rules_refuse_what_cannot_be_stored,
     import_dry_run_shows_the_plan_and_writes_nothing,
     history_records_the_cli_actor,
     concurrent_processes_lose_no_update,
@@ -771,6 +772,71 @@ fn import_is_all_or_nothing(s: &Store) {
         &["cannot read /nonexistent/switches.json"],
     );
     assert_eq!(s.names(), ["existing"]);
+}
+
+/// Issue 9, item 3: what the rules refuse is refused by every command,
+/// saying which field and why; nothing is written.
+fn the_rules_refuse_what_cannot_be_stored(s: &Store) {
+    s.ok(&["create", "kept"]);
+    s.fails(&["create", "bidi\u{202E}name"], 1, &["bidirectional"]);
+    s.fails(&["create", " padded"], 1, &["whitespace"]);
+    s.fails(
+        &[
+            "create",
+            "kept2",
+            "--label",
+            &"x".repeat(gate::limits::MAX_LABEL_LEN + 1),
+        ],
+        1,
+        &["invalid label", "the most is 200"],
+    );
+    for (op, value, shown) in [
+        ("between", r#"{"lower": 9, "upper": 1}"#, "lower < upper"),
+        ("less_than", "true", "not a bool"),
+        ("one_of", "[]", "at least one value"),
+        ("matches", "(?:a{100}){100}b", "too complex"),
+        ("percent", "200", "invalid percentage 200"),
+    ] {
+        s.fails(
+            &[
+                "condition",
+                "add",
+                "kept",
+                "--argument",
+                "User",
+                "--attribute",
+                "age",
+                "--op",
+                op,
+                "--value",
+                value,
+            ],
+            1,
+            &[shown],
+        );
+    }
+    s.fails(
+        &["allow-matching", "kept", "(?:a{100}){100}b"],
+        1,
+        &["too complex"],
+    );
+    let file = s.dir().join("bad.json");
+    std::fs::write(
+        &file,
+        r#"[{"name": "p", "conditions": [{"argument": "User", "attribute": "age", "operator": {"between": {"lower": 9, "upper": 1}}}]}]"#,
+    )
+    .unwrap();
+    s.fails(
+        &["import", file.to_str().unwrap()],
+        1,
+        &[
+            "conditions[0].operator",
+            "lower < upper",
+            "nothing imported",
+        ],
+    );
+    assert_eq!(s.names(), ["kept"]);
+    assert_eq!(s.show("kept")["version"], 1);
 }
 
 fn import_dry_run_shows_the_plan_and_writes_nothing(s: &Store) {

@@ -192,11 +192,9 @@ async fn conditions_see_derived_attributes_and_none_is_missing() {
     let manager = Manager::in_memory();
     let errors = gate::testing::Recorder::connect(&manager.signals().condition_apply_error);
     manager
-        .register(
-            Switch::new("adults").state(State::Selective).condition(
-                Condition::new("User", "age", Operator::more_than_or_equal_to(18)).unwrap(),
-            ),
-        )
+        .register(Switch::new("adults").state(State::Selective).condition(
+            Condition::new("User", "age", Operator::more_than_or_equal_to(18).unwrap()).unwrap(),
+        ))
         .await
         .unwrap();
     let adult = Customer {

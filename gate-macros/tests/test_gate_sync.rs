@@ -91,7 +91,8 @@ fn option_and_otherwise() {
             gate::Switch::new("sync_option")
                 .state(gate::State::Selective)
                 .condition(
-                    gate::Condition::new("User", "age", gate::Operator::more_than(17)).unwrap(),
+                    gate::Condition::new("User", "age", gate::Operator::more_than(17).unwrap())
+                        .unwrap(),
                 ),
         ),
     )

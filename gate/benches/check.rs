@@ -70,9 +70,15 @@ async fn fill(m: Manager) -> Manager {
             Switch::new("three")
                 .state(State::Selective)
                 .compounded(true)
-                .condition(cond("age", Operator::more_than_or_equal_to(18)))
-                .condition(cond("country", Operator::one_of(["fr", "de", "it"])))
-                .condition(cond("name", Operator::strip_ignorecase_equals("Jeff"))),
+                .condition(cond("age", Operator::more_than_or_equal_to(18).unwrap()))
+                .condition(cond(
+                    "country",
+                    Operator::one_of(["fr", "de", "it"]).unwrap(),
+                ))
+                .condition(cond(
+                    "name",
+                    Operator::strip_ignorecase_equals("Jeff").unwrap(),
+                )),
         )
         .await
         .unwrap();

@@ -24,8 +24,10 @@ static SWITCHES: LazyLock<Manager> = LazyLock::new(|| {
             Switch::new("three")
                 .state(State::Selective)
                 .compounded(true)
-                .condition(Condition::new("User", "age", Operator::more_than(18)).unwrap())
-                .condition(Condition::new("User", "country", Operator::equals("fr")).unwrap())
+                .condition(Condition::new("User", "age", Operator::more_than(18).unwrap()).unwrap())
+                .condition(
+                    Condition::new("User", "country", Operator::equals("fr").unwrap()).unwrap(),
+                )
                 .condition(
                     Condition::new("User", "name", Operator::matches("^a").unwrap()).unwrap(),
                 ),

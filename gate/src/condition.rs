@@ -5,7 +5,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::operator::{ConditionError, Operator};
+use crate::limits::{self, check_text, Text};
+use crate::operator::{ConditionError, Operator, RawOperator};
 use crate::value::{Identity, Value};
 
 /// How the identity is written as a condition's `argument` in JSON.
@@ -30,12 +31,34 @@ impl TryFrom<String> for Argument {
     fn try_from(s: String) -> Result<Self, Error> {
         if s == IDENTITY_ARGUMENT {
             Ok(Argument::Identity)
-        } else if s.is_empty() || s.starts_with('@') {
-            Err(Error::InvalidArgument { argument: s })
         } else {
+            check_kind(&s)?;
             Ok(Argument::Kind(s))
         }
     }
+}
+
+/// An input kind: not empty, not starting with `@` (reserved), within
+/// [`MAX_KIND_LEN`](limits::MAX_KIND_LEN) and the rules of names.
+fn check_kind(kind: &str) -> Result<(), Error> {
+    if kind.is_empty() || kind.starts_with('@') {
+        return Err(Error::InvalidArgument {
+            argument: kind.to_owned(),
+        });
+    }
+    check_text(kind, limits::MAX_KIND_LEN, Text::Name).map_err(|reason| Error::Invalid {
+        field: "argument".into(),
+        reason: format!("input kind {kind:?}: {reason}"),
+    })
+}
+
+/// An attribute name: within [`MAX_ATTRIBUTE_LEN`](limits::MAX_ATTRIBUTE_LEN)
+/// and the rules of names.
+fn check_attribute(attribute: &str) -> Result<(), Error> {
+    check_text(attribute, limits::MAX_ATTRIBUTE_LEN, Text::Name).map_err(|reason| Error::Invalid {
+        field: "attribute".into(),
+        reason: format!("attribute {attribute:?}: {reason}"),
+    })
 }
 
 impl From<Argument> for String {
@@ -64,16 +87,20 @@ impl fmt::Display for Argument {
 /// ```
 /// use gate::{Condition, Operator};
 ///
-/// let adults = Condition::new("User", "age", Operator::more_than_or_equal_to(18)).unwrap();
-/// let not_fr = Condition::new("User", "country", Operator::equals("fr")).unwrap().negative();
-/// let ten_percent = Condition::identity(Operator::percent(10).unwrap());
+/// let adults = Condition::new("User", "age", Operator::more_than_or_equal_to(18)?)?;
+/// let not_fr = Condition::new("User", "country", Operator::equals("fr")?)?.negative();
+/// let ten_percent = Condition::identity(Operator::percent(10)?);
 /// assert_eq!(
 ///     serde_json::to_string(&ten_percent).unwrap(),
 ///     r#"{"argument":"@id","attribute":"","operator":{"percent":10},"negative":false}"#,
 /// );
+/// assert!(Condition::new("", "age", Operator::truthy()).is_err());
 /// # let _ = (adults, not_fr);
+/// # Ok::<_, gate::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawCondition")]
+#[non_exhaustive]
 pub struct Condition {
     /// Which inputs the condition applies to.
     pub argument: Argument,
@@ -93,25 +120,23 @@ impl Condition {
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] for an empty kind or one starting with `@`;
-    /// [`Error::InvalidAttribute`] for an empty attribute.
+    /// [`Error::InvalidAttribute`] for an empty attribute; [`Error::Invalid`]
+    /// for a kind or attribute over the [limits](crate::limits), with
+    /// control, invisible or bidirectional characters, or leading or
+    /// trailing whitespace.
     pub fn new(
         kind: impl Into<String>,
         attribute: impl Into<String>,
         operator: Operator,
     ) -> Result<Self, Error> {
-        let argument = Argument::try_from(kind.into())?;
-        let attribute = attribute.into();
-        if attribute.is_empty() {
-            return Err(Error::InvalidAttribute {
-                argument: argument.to_string(),
-            });
-        }
-        Ok(Condition {
-            argument,
-            attribute,
+        let condition = Condition {
+            argument: Argument::try_from(kind.into())?,
+            attribute: attribute.into(),
             operator,
             negative: false,
-        })
+        };
+        condition.validate()?;
+        Ok(condition)
     }
 
     /// A condition on the identity of any input (bucketed as text).
@@ -154,13 +179,46 @@ impl Condition {
         Ok(held != self.negative)
     }
 
+    /// Checks the kind, the attribute and the operator (its fields are
+    /// public, so they may have been changed since it was built).
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        if matches!(self.argument, Argument::Kind(_)) && self.attribute.is_empty() {
-            return Err(Error::InvalidAttribute {
-                argument: self.argument.to_string(),
-            });
+        if let Argument::Kind(kind) = &self.argument {
+            check_kind(kind)?;
+            if self.attribute.is_empty() {
+                return Err(Error::InvalidAttribute {
+                    argument: self.argument.to_string(),
+                });
+            }
         }
-        Ok(())
+        check_attribute(&self.attribute)?;
+        self.operator.validate()
+    }
+}
+
+/// The JSON form of a condition, validated when turned into a
+/// [`Condition`].
+#[derive(Deserialize)]
+pub(crate) struct RawCondition {
+    argument: String,
+    #[serde(default)]
+    attribute: String,
+    operator: RawOperator,
+    #[serde(default)]
+    negative: bool,
+}
+
+impl TryFrom<RawCondition> for Condition {
+    type Error = Error;
+
+    fn try_from(raw: RawCondition) -> Result<Self, Error> {
+        let condition = Condition {
+            argument: Argument::try_from(raw.argument)?,
+            attribute: raw.attribute,
+            operator: Operator::try_from(raw.operator)?,
+            negative: raw.negative,
+        };
+        condition.validate()?;
+        Ok(condition)
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::condition::Condition;
 use crate::error::Error;
 use crate::history::Action;
-use crate::operator::Operator;
+use crate::operator::{Operator, Percentage};
 use crate::storage::{BatchWrite, Shortcut, Storage};
 use crate::switch::{State, Switch};
 
@@ -269,12 +269,12 @@ async fn shortcuts(storage: &dyn Storage, s: &str) {
         "a shortcut on a missing switch creates it, selective, at version 1"
     );
     let numbers = vec![
-        Condition::new("User", "big", Operator::equals(i64::MAX)).unwrap(),
-        Condition::new("User", "sum", Operator::less_than(0.1 + 0.2)).unwrap(),
+        Condition::new("User", "big", Operator::equals(i64::MAX).unwrap()).unwrap(),
+        Condition::new("User", "sum", Operator::less_than(0.1 + 0.2).unwrap()).unwrap(),
         Condition::new(
             "User",
             "odd",
-            Operator::more_than(-9_007_199_254_740_993i64),
+            Operator::more_than(-9_007_199_254_740_993i64).unwrap(),
         )
         .unwrap(),
     ];
@@ -288,9 +288,9 @@ async fn shortcuts(storage: &dyn Storage, s: &str) {
         Shortcut::State(State::Global),
         Shortcut::Toggle,
         Shortcut::Toggle,
-        Shortcut::Percentage(30),
-        Shortcut::Percentage(30),
-        Shortcut::Percentage(40),
+        Shortcut::Percentage(Percentage::new(30).unwrap()),
+        Shortcut::Percentage(Percentage::new(30).unwrap()),
+        Shortcut::Percentage(Percentage::new(40).unwrap()),
         Shortcut::AddCondition(Condition::identity(Operator::matches("^staff-").unwrap())),
         Shortcut::AddCondition(Condition::identity(Operator::matches("^staff-").unwrap())),
         Shortcut::Allow(vec!["b".into(), "c".into(), "c".into()]),

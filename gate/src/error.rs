@@ -20,7 +20,7 @@ pub enum Error {
         /// The name given.
         name: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: String,
     },
     /// A namespace was malformed.
     #[error("invalid namespace {namespace:?}: {reason}")]
@@ -28,7 +28,7 @@ pub enum Error {
         /// The namespace given.
         namespace: String,
         /// What is wrong with it.
-        reason: &'static str,
+        reason: String,
     },
     /// A percentage outside `0..=100`.
     #[error("invalid percentage {value}: a percentage is a whole number from 0 to 100")]
@@ -72,6 +72,17 @@ pub enum Error {
     InvalidAttribute {
         /// The condition's argument.
         argument: String,
+    },
+    /// A switch, or a part of it, breaks one of the rules of what can be
+    /// stored (a [limit](crate::limits), a finite number, an operand that
+    /// suits its operator, …). `field` names the part: `label`,
+    /// `variants[1].name`, `conditions[2].operator`, ….
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The part of the switch that is wrong.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// No switch of that name.
     #[error("no switch named {name:?}")]
@@ -164,6 +175,52 @@ pub enum Error {
     /// already used.
     #[error("the default manager is already in use: call gate::configure once, before the first check or gate::default()")]
     AlreadyConfigured,
+}
+
+impl Error {
+    /// For an error about invalid input, the field it is about: `name`,
+    /// `namespace`, `percentage`, `operator`, `variants`, `argument`,
+    /// `attribute`, or the field of [`Error::Invalid`]
+    /// (`conditions[2].operator`, …). `None` for the other errors.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = gate::Operator::less_than(f64::NAN).unwrap_err();
+    /// assert_eq!(err.field(), Some("operator"));
+    /// assert_eq!(gate::Error::EmptyName.field(), Some("name"));
+    /// ```
+    pub fn field(&self) -> Option<&str> {
+        Some(match self {
+            Error::EmptyName | Error::InvalidName { .. } => "name",
+            Error::InvalidNamespace { .. } => "namespace",
+            Error::InvalidPercentage { .. } => "percentage",
+            Error::InvalidRange { .. } | Error::InvalidRegex { .. } => "operator",
+            Error::InvalidVariants { .. } => "variants",
+            Error::InvalidArgument { .. } => "argument",
+            Error::InvalidAttribute { .. } => "attribute",
+            Error::Invalid { field, .. } => field,
+            _ => return None,
+        })
+    }
+
+    /// This validation error as one about `prefix` (`conditions[2]`): an
+    /// [`Error::Invalid`] whose field is `prefix.field`.
+    pub(crate) fn within(self, prefix: &str) -> Error {
+        match self {
+            Error::Invalid { field, reason } => Error::Invalid {
+                field: format!("{prefix}.{field}"),
+                reason,
+            },
+            other => Error::Invalid {
+                field: match other.field() {
+                    Some(field) => format!("{prefix}.{field}"),
+                    None => prefix.to_owned(),
+                },
+                reason: other.to_string(),
+            },
+        }
+    }
 }
 
 /// The error a `#[gate("feature")]` function returns (converted with

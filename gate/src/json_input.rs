@@ -22,7 +22,7 @@ use crate::value::{Identity, Value};
 ///     .register(
 ///         Switch::new("senior")
 ///             .state(State::Selective)
-///             .condition(Condition::new("User", "age", Operator::more_than(65))?),
+///             .condition(Condition::new("User", "age", Operator::more_than(65)?)?),
 ///     )
 ///     .await?;
 /// let user = JsonInput::parse("User", r#"{"id": 7, "age": 70}"#)?;

@@ -15,7 +15,7 @@
 //! manager.register(
 //!     Switch::new("senior_discount")
 //!         .state(State::Selective)
-//!         .condition(Condition::new("User", "age", Operator::more_than_or_equal_to(65))?),
+//!         .condition(Condition::new("User", "age", Operator::more_than_or_equal_to(65)?)?),
 //! ).await?;
 //!
 //! assert!(manager.active("new_search", "443301"));   // bucket 5 < 20
@@ -38,6 +38,7 @@ pub mod explain;
 pub mod history;
 pub mod import;
 mod json_input;
+pub mod limits;
 mod manager;
 mod operator;
 pub mod recovery;
@@ -57,7 +58,7 @@ pub use error::{Error, Inactive};
 pub use explain::Explanation;
 pub use json_input::JsonInput;
 pub use manager::{Builder, Manager, AUTOCREATE_ACTOR, DEFAULT_ACTOR};
-pub use operator::{ConditionError, Operator, Pattern};
+pub use operator::{ConditionError, Operator, Pattern, Percentage};
 pub use signals::Signals;
 pub use storage::{BatchWrite, MemoryStorage, Storage};
 pub use switch::{Change, State, Switch, Users, Variant};

@@ -15,7 +15,7 @@ use crate::context::{self, SharedInput};
 use crate::error::Error;
 use crate::explain::{self, Explanation, Reason, Settled, SettledBy, Trace};
 use crate::history::HistoryEntry;
-use crate::operator::{check_percentage, Operator};
+use crate::operator::{Operator, Percentage};
 use crate::signals::{
     ConditionApplyError, Origin, Signals, SwitchChecked, SwitchRegistered, SwitchUnregistered,
     SwitchUpdated,
@@ -1266,7 +1266,8 @@ impl Manager {
             if next.name != current.name {
                 return Err(Error::InvalidName {
                     name: next.name,
-                    reason: "modify cannot rename a switch: register the new name and unregister the old",
+                    reason: "modify cannot rename a switch: register the new name and unregister the old"
+                        .into(),
                 });
             }
             next.version = current.version;
@@ -1410,7 +1411,7 @@ impl Manager {
     ///
     /// [`Error::InvalidPercentage`] above 100, a name or storage error.
     pub async fn set_percentage(&self, name: &str, percentage: u32) -> Result<Switch, Error> {
-        let p = check_percentage(percentage)?;
+        let p = Percentage::new(percentage)?;
         self.shortcut(name, Shortcut::Percentage(p)).await
     }
 

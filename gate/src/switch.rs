@@ -7,8 +7,9 @@ use std::sync::Arc;
 use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
-use crate::condition::Condition;
+use crate::condition::{Condition, RawCondition};
 use crate::error::Error;
+use crate::limits::{self, check_text, Text};
 
 /// The state of a switch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -155,12 +156,19 @@ fn one() -> u32 {
 ///
 /// let switch = Switch::new("can_drink")
 ///     .state(State::Selective)
-///     .condition(Condition::new("User", "age", Operator::more_than_or_equal_to(18)).unwrap())
+///     .condition(Condition::new("User", "age", Operator::more_than_or_equal_to(18)?)?)
 ///     .label("Can drink");
+/// switch.validate()?;
 /// let json = serde_json::to_string(&switch).unwrap();
-/// assert_eq!(Switch::from_json(&json).unwrap(), switch);
+/// assert_eq!(Switch::from_json(&json)?, switch);
+///
+/// // Reading JSON applies the same rules as writing.
+/// let err = Switch::from_json(r#"{"name":"x","label":"\u202e"}"#).unwrap_err();
+/// assert_eq!(err.field(), Some("label"));
+/// # Ok::<_, gate::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawSwitch")]
 pub struct Switch {
     /// The name, without namespace; `:` separates parent and child.
     pub name: String,
@@ -313,14 +321,13 @@ impl Switch {
     /// # Errors
     ///
     /// [`Error::InvalidJson`] naming the problem (unknown operator, wrong
-    /// type, …), or the validation error of the switch.
+    /// type, …), or the validation error of the switch, naming the field.
     pub fn from_json(json: &str) -> Result<Switch, Error> {
-        let switch: Switch = serde_json::from_str(json).map_err(|e| Error::InvalidJson {
+        let raw: RawSwitch = serde_json::from_str(json).map_err(|e| Error::InvalidJson {
             what: "a switch".into(),
             reason: e.to_string(),
         })?;
-        switch.validate()?;
-        Ok(switch)
+        Switch::try_from(raw)
     }
 
     /// This switch as JSON.
@@ -328,15 +335,85 @@ impl Switch {
         serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Checks the name, the conditions and the variants.
+    /// Checks everything a write path and a reader check: the name, the
+    /// texts, the conditions and the variants, against the rules and the
+    /// [limits](crate::limits). A switch that passes can be stored by
+    /// every storage, read back unchanged and evaluated.
     ///
     /// # Errors
     ///
-    /// The first problem found.
+    /// The first problem found, naming the field ([`Error::field`]).
     pub fn validate(&self) -> Result<(), Error> {
         validate_name(&self.name)?;
-        for condition in &self.conditions {
-            condition.validate()?;
+        let text = |field: &str, value: &Option<String>, max, kind| match value {
+            Some(value) => check_text(value, max, kind).map_err(|reason| Error::Invalid {
+                field: field.into(),
+                reason,
+            }),
+            None => Ok(()),
+        };
+        text("label", &self.label, limits::MAX_LABEL_LEN, Text::Line)?;
+        text(
+            "description",
+            &self.description,
+            limits::MAX_DESCRIPTION_LEN,
+            Text::Lines,
+        )?;
+        text("salt", &self.salt, limits::MAX_SALT_LEN, Text::Line)?;
+        if self.conditions.len() > limits::MAX_CONDITIONS {
+            return Err(Error::Invalid {
+                field: "conditions".into(),
+                reason: format!(
+                    "{} conditions, the most is {}",
+                    self.conditions.len(),
+                    limits::MAX_CONDITIONS
+                ),
+            });
+        }
+        let mut pattern_bytes = 0;
+        for (i, condition) in self.conditions.iter().enumerate() {
+            condition
+                .validate()
+                .map_err(|e| e.within(&format!("conditions[{i}]")))?;
+            if let crate::Operator::Matches(pattern) = &condition.operator {
+                pattern_bytes += pattern.memory_usage();
+            }
+        }
+        if pattern_bytes > limits::MAX_SWITCH_PATTERN_BYTES {
+            return Err(Error::Invalid {
+                field: "conditions".into(),
+                reason: format!(
+                    "its regular expressions take {pattern_bytes} bytes once compiled, the most is {}",
+                    limits::MAX_SWITCH_PATTERN_BYTES
+                ),
+            });
+        }
+        self.validate_variants()
+    }
+
+    fn validate_variants(&self) -> Result<(), Error> {
+        if self.variants.len() > limits::MAX_VARIANTS {
+            return Err(Error::Invalid {
+                field: "variants".into(),
+                reason: format!(
+                    "{} variants, the most is {}",
+                    self.variants.len(),
+                    limits::MAX_VARIANTS
+                ),
+            });
+        }
+        for (i, variant) in self.variants.iter().enumerate() {
+            let invalid = |reason: String| Error::Invalid {
+                field: format!("variants[{i}].name"),
+                reason,
+            };
+            if variant.name.is_empty() {
+                return Err(invalid("a variant name must not be empty".into()));
+            }
+            check_text(&variant.name, limits::MAX_VARIANT_NAME_LEN, Text::Name).map_err(invalid)?;
+            if self.variants[..i].iter().any(|v| v.name == variant.name) {
+                return Err(invalid(format!("{:?} is given twice", variant.name)));
+            }
         }
         if !self.variants.is_empty() && self.variants.iter().all(|v| v.weight == 0) {
             return Err(Error::InvalidVariants {
@@ -408,6 +485,72 @@ impl Switch {
     }
 }
 
+/// The JSON form of a switch, validated when turned into a [`Switch`]: a
+/// switch read from a storage or a file passes the same checks as one
+/// written through the API.
+#[derive(Deserialize)]
+struct RawSwitch {
+    name: String,
+    #[serde(default)]
+    state: State,
+    #[serde(default)]
+    compounded: bool,
+    #[serde(default = "yes")]
+    concent: bool,
+    #[serde(default)]
+    conditions: Vec<RawCondition>,
+    #[serde(default)]
+    users: Users,
+    #[serde(default)]
+    variants: Vec<Variant>,
+    #[serde(default)]
+    label: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    salt: Option<String>,
+    #[serde(default)]
+    version: u64,
+}
+
+impl TryFrom<RawSwitch> for Switch {
+    type Error = Error;
+
+    fn try_from(raw: RawSwitch) -> Result<Self, Error> {
+        if raw.conditions.len() > limits::MAX_CONDITIONS {
+            return Err(Error::Invalid {
+                field: "conditions".into(),
+                reason: format!(
+                    "{} conditions, the most is {}",
+                    raw.conditions.len(),
+                    limits::MAX_CONDITIONS
+                ),
+            });
+        }
+        let conditions = raw
+            .conditions
+            .into_iter()
+            .enumerate()
+            .map(|(i, c)| Condition::try_from(c).map_err(|e| e.within(&format!("conditions[{i}]"))))
+            .collect::<Result<Vec<_>, Error>>()?;
+        let switch = Switch {
+            name: raw.name,
+            state: raw.state,
+            compounded: raw.compounded,
+            concent: raw.concent,
+            conditions,
+            users: raw.users,
+            variants: raw.variants,
+            label: raw.label,
+            description: raw.description,
+            salt: raw.salt,
+            version: raw.version,
+        };
+        switch.validate()?;
+        Ok(switch)
+    }
+}
+
 /// One field's change: its previous and current value, as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
@@ -421,10 +564,12 @@ pub(crate) fn parent_of(name: &str) -> Option<&str> {
     name.rsplit_once(':').map(|(parent, _)| parent)
 }
 
-/// Checks a switch name: non-empty, no empty `:` segments, no `.` (which
-/// joins namespaces), no control characters.
+/// Checks a switch name: non-empty, at most
+/// [`MAX_NAME_LEN`](limits::MAX_NAME_LEN) bytes, no empty `:` segments, no
+/// `.` (which joins namespaces), no control, invisible or bidirectional
+/// characters, no whitespace around a segment.
 pub(crate) fn validate_name(name: &str) -> Result<(), Error> {
-    let invalid = |reason| {
+    let invalid = |reason: String| {
         Err(Error::InvalidName {
             name: name.to_owned(),
             reason,
@@ -433,39 +578,49 @@ pub(crate) fn validate_name(name: &str) -> Result<(), Error> {
     if name.is_empty() {
         return Err(Error::EmptyName);
     }
+    if name.len() > limits::MAX_NAME_LEN {
+        return invalid(format!(
+            "{} bytes long, the most is {}",
+            name.len(),
+            limits::MAX_NAME_LEN
+        ));
+    }
     if name.contains('.') {
-        return invalid("`.` is reserved for namespaces");
+        return invalid("`.` is reserved for namespaces".into());
     }
     if name.split(':').any(str::is_empty) {
-        return invalid("`:` separates parent and child, so no part may be empty");
+        return invalid("`:` separates parent and child, so no part may be empty".into());
     }
-    if name.chars().any(char::is_control) {
-        return invalid("control characters are not allowed");
+    for part in name.split(':') {
+        if let Err(reason) = check_text(part, limits::MAX_NAME_LEN, Text::Name) {
+            return invalid(reason);
+        }
     }
     Ok(())
 }
 
-/// Checks a namespace: non-empty, without `.` or `:`.
+/// Checks a namespace: non-empty, without `.` or `:`, within
+/// [`MAX_NAMESPACE_LEN`](limits::MAX_NAMESPACE_LEN) and the rules of names.
 pub(crate) fn validate_namespace(ns: &str) -> Result<(), Error> {
-    let invalid = |reason| {
+    let invalid = |reason: String| {
         Err(Error::InvalidNamespace {
             namespace: ns.to_owned(),
             reason,
         })
     };
     if ns.is_empty() {
-        return invalid("a namespace must not be empty");
+        return invalid("a namespace must not be empty".into());
     }
     if ns.contains('.') {
-        return invalid("`.` joins nested namespaces; call namespaced once per level");
+        return invalid("`.` joins nested namespaces; call namespaced once per level".into());
     }
     if ns.contains(':') {
-        return invalid("`:` separates switch names");
+        return invalid("`:` separates switch names".into());
     }
-    if ns.chars().any(char::is_control) {
-        return invalid("control characters are not allowed");
+    match check_text(ns, limits::MAX_NAMESPACE_LEN, Text::Name) {
+        Ok(()) => Ok(()),
+        Err(reason) => invalid(reason),
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -480,7 +635,7 @@ mod tests {
     fn the_json_form_starts_with_name_state_compounded_concent_conditions() {
         let switch = Switch::new("a\"b")
             .state(State::Global)
-            .condition(Condition::identity(Operator::Percent(5)))
+            .condition(Condition::identity(Operator::percent(5).unwrap()))
             .allow("x")
             .label("L");
         assert_eq!(

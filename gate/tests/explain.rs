@@ -94,8 +94,8 @@ async fn conditions_report_value_bucket_and_the_deciding_one() {
         Switch::new("teen_sf")
             .state(State::Selective)
             .compounded(true)
-            .condition(cond("age", Operator::between(12, 20)))
-            .condition(cond("location", Operator::equals("SF"))),
+            .condition(cond("age", Operator::between(12, 20).unwrap()))
+            .condition(cond("location", Operator::equals("SF").unwrap())),
     )
     .await
     .unwrap();
@@ -121,7 +121,7 @@ async fn conditions_report_value_bucket_and_the_deciding_one() {
     m.register(
         Switch::new("typed")
             .state(State::Selective)
-            .condition(cond("name", Operator::more_than(10)).negative()),
+            .condition(cond("name", Operator::more_than(10).unwrap()).negative()),
     )
     .await
     .unwrap();
@@ -173,13 +173,17 @@ impl Rng {
 fn random_condition(rng: &mut Rng) -> Condition {
     let ops = |rng: &mut Rng| -> Operator {
         match rng.below(9) {
-            0 => Operator::equals(rng.below(60) as i64),
-            1 => Operator::between(rng.below(40) as i64, 20 + rng.below(60) as i64),
-            2 => Operator::more_than(rng.below(80) as i64),
-            3 => Operator::less_than_or_equal_to(rng.below(80) as i64),
+            0 => Operator::equals(rng.below(60) as i64).unwrap(),
+            1 => {
+                // `between` needs lower < upper.
+                let lower = rng.below(40) as i64;
+                Operator::between(lower, lower + 1 + rng.below(60) as i64).unwrap()
+            }
+            2 => Operator::more_than(rng.below(80) as i64).unwrap(),
+            3 => Operator::less_than_or_equal_to(rng.below(80) as i64).unwrap(),
             4 => Operator::percent(rng.below(101) as u32).unwrap(),
-            5 => Operator::one_of(["SF", "NY"]),
-            6 => Operator::strip_ignorecase_equals(" Jeff "),
+            5 => Operator::one_of(["SF", "NY"]).unwrap(),
+            6 => Operator::strip_ignorecase_equals(" Jeff ").unwrap(),
             7 => Operator::truthy(),
             _ => Operator::matches("^[0-4]").unwrap(),
         }

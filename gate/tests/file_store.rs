@@ -287,3 +287,44 @@ async fn a_file_that_is_not_an_object_of_switches_is_refused_and_untouched() {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), content);
     }
 }
+
+/// A file of many regular expressions is parsed (and its patterns
+/// compiled) once, not at every read: reads of an unchanged file reuse
+/// what was parsed; a change made by another process is still seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_of_an_unchanged_file_do_not_recompile_its_patterns() {
+    use gate::{Condition, Operator, Storage};
+    let dir = Dir::new("regex-cache");
+    let writer = manager(&dir.file());
+    let switches: Vec<Switch> = (0..100)
+        .map(|i| {
+            let mut s = Switch::new(format!("s{i}")).state(State::Selective);
+            for j in 0..10 {
+                let pattern = format!(r"^user-{i}-{j}-[0-9]{{1,6}}-(?:[a-z]+\.)+[a-z]{{2,}}$");
+                s = s.condition(Condition::identity(Operator::matches(&pattern).unwrap()));
+            }
+            s
+        })
+        .collect();
+    writer.import(switches).await.unwrap();
+
+    let storage = FileStorage::open(dir.file()).unwrap();
+    let t = std::time::Instant::now();
+    const READS: u32 = 20;
+    for _ in 0..READS {
+        assert!(storage.get("s7").await.unwrap().is_some());
+    }
+    let per_read = t.elapsed() / READS;
+    eprintln!("get() on a file of 1,000 patterns: {per_read:?} per read");
+
+    // Another process changes the file: the next read sees it.
+    let other = manager(&dir.file());
+    other.set_percentage("s7", 10).await.unwrap();
+    let read = storage.get("s7").await.unwrap().unwrap();
+    assert_eq!(read.version, 2);
+    assert_eq!(read.conditions.len(), 11);
+    assert!(
+        per_read < std::time::Duration::from_millis(20),
+        "{per_read:?} per read of an unchanged file"
+    );
+}

@@ -27,7 +27,7 @@ async fn drinking_manager() -> Manager {
         .register(
             Switch::new("can drink")
                 .state(State::Selective)
-                .condition(cond("age", Operator::more_than_or_equal_to(21))),
+                .condition(cond("age", Operator::more_than_or_equal_to(21).unwrap())),
         )
         .await
         .unwrap();
@@ -35,7 +35,7 @@ async fn drinking_manager() -> Manager {
         .register(
             Switch::new("can drink:wine")
                 .state(State::Selective)
-                .condition(cond("location", Operator::equals("Paris"))),
+                .condition(cond("location", Operator::equals("Paris").unwrap())),
         )
         .await
         .unwrap();
@@ -44,8 +44,8 @@ async fn drinking_manager() -> Manager {
             Switch::new("teen and in SF")
                 .state(State::Selective)
                 .compounded(true)
-                .condition(cond("age", Operator::between(12, 20)))
-                .condition(cond("location", Operator::equals("San Francisco"))),
+                .condition(cond("age", Operator::between(12, 20).unwrap()))
+                .condition(cond("location", Operator::equals("San Francisco").unwrap())),
         )
         .await
         .unwrap();
@@ -136,7 +136,7 @@ async fn namespaces_keep_same_names_apart() {
     usa.register(
         Switch::new("booze")
             .state(State::Selective)
-            .condition(cond("age", Operator::more_than_or_equal_to(21))),
+            .condition(cond("age", Operator::more_than_or_equal_to(21).unwrap())),
     )
     .await
     .unwrap();
@@ -144,7 +144,7 @@ async fn namespaces_keep_same_names_apart() {
         .register(
             Switch::new("booze")
                 .state(State::Selective)
-                .condition(cond("age", Operator::more_than_or_equal_to(16))),
+                .condition(cond("age", Operator::more_than_or_equal_to(16).unwrap())),
         )
         .await
         .unwrap();

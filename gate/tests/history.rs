@@ -75,7 +75,7 @@ async fn conditions_added_one_by_one_keep_the_audit_trail_small() {
     for i in 0..120 {
         m.modify("grow", |s| {
             s.conditions
-                .push(Condition::new("User", "age", Operator::more_than(i)).unwrap())
+                .push(Condition::new("User", "age", Operator::more_than(i).unwrap()).unwrap())
         })
         .await
         .unwrap();
@@ -95,7 +95,7 @@ async fn conditions_added_one_by_one_keep_the_audit_trail_small() {
     assert_eq!(conditions.added.len(), 1);
     assert_eq!(
         serde_json::from_value::<Condition>(conditions.added[0].clone()).unwrap(),
-        Condition::new("User", "age", Operator::more_than(119)).unwrap()
+        Condition::new("User", "age", Operator::more_than(119).unwrap()).unwrap()
     );
     assert!(!last.changes.contains_key("conditions"));
     std::fs::remove_dir_all(&dir).unwrap();

@@ -69,16 +69,22 @@ async fn manager() -> Manager {
         Switch::new("three")
             .state(State::Selective)
             .compounded(true)
-            .condition(cond("age", Operator::more_than(18)))
-            .condition(cond("location", Operator::one_of(["Paris", "Rome"])))
-            .condition(cond("name", Operator::strip_ignorecase_equals("JEFF"))),
+            .condition(cond("age", Operator::more_than(18).unwrap()))
+            .condition(cond(
+                "location",
+                Operator::one_of(["Paris", "Rome"]).unwrap(),
+            ))
+            .condition(cond(
+                "name",
+                Operator::strip_ignorecase_equals("JEFF").unwrap(),
+            )),
     )
     .await
     .unwrap();
     m.register(
         Switch::new("odd")
             .state(State::Selective)
-            .condition(cond("name", Operator::more_than(3)))
+            .condition(cond("name", Operator::more_than(3).unwrap()))
             .condition(cond("shoe", Operator::truthy()))
             .condition(Condition::identity(Operator::matches("^4").unwrap())),
     )

@@ -52,7 +52,7 @@ async fn two_managers_share_switches_and_prefixes_isolate() {
     a.register(
         Switch::new("beta")
             .state(State::Selective)
-            .condition(Condition::new("User", "age", Operator::more_than(18)).unwrap()),
+            .condition(Condition::new("User", "age", Operator::more_than(18).unwrap()).unwrap()),
     )
     .await
     .unwrap();

@@ -270,12 +270,12 @@ async fn shortcuts_keep_every_number_of_the_record_exact() {
     let prefix = Prefix::new(&url, "shortcut-numbers").await;
     let a = manager(&url, &prefix).await;
     let exact = vec![
-        Condition::new("User", "big", Operator::equals(i64::MAX)).unwrap(),
-        Condition::new("User", "sum", Operator::less_than(0.1 + 0.2)).unwrap(),
+        Condition::new("User", "big", Operator::equals(i64::MAX).unwrap()).unwrap(),
+        Condition::new("User", "sum", Operator::less_than(0.1 + 0.2).unwrap()).unwrap(),
         Condition::new(
             "User",
             "small",
-            Operator::more_than(-9_007_199_254_740_993i64),
+            Operator::more_than(-9_007_199_254_740_993i64).unwrap(),
         )
         .unwrap(),
     ];

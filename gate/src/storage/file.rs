@@ -1,7 +1,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::memory::Book;
 use super::{split_key, AppliedShortcut, BatchWrite, BoxFuture, Record, Shortcut, Storage};
@@ -55,6 +55,16 @@ use crate::switch::Switch;
 #[derive(Debug, Clone)]
 pub struct FileStorage {
     path: Arc<Path>,
+    /// The file's bytes as last read or written, and what they parse to:
+    /// a read of an unchanged file reuses it instead of parsing the file
+    /// and compiling every regular expression again.
+    parsed: Arc<Mutex<Option<Parsed>>>,
+}
+
+#[derive(Debug)]
+struct Parsed {
+    bytes: Vec<u8>,
+    book: Arc<Book>,
 }
 
 /// How many symbolic links are followed to the file (as Linux's `ELOOP`).
@@ -74,6 +84,7 @@ impl FileStorage {
         let path: PathBuf = path.into();
         let storage = FileStorage {
             path: Arc::from(path),
+            parsed: Arc::default(),
         };
         storage.read()?;
         Ok(storage)
@@ -122,13 +133,27 @@ impl FileStorage {
         Error::Storage(format!("cannot {what} {}: {error}", self.path.display()))
     }
 
-    /// The file's contents; an empty book if it does not exist.
-    fn read(&self) -> Result<Book, Error> {
+    /// The file's contents; an empty book if it does not exist. The file
+    /// is read every time, but parsed only when its bytes changed.
+    fn read(&self) -> Result<Arc<Book>, Error> {
         let bytes = match std::fs::read(&self.path) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Book::default()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Arc::default()),
             Err(e) => return Err(self.io_error("read", e)),
         };
+        let mut parsed = self.parsed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(parsed) = parsed.as_ref().filter(|p| p.bytes == bytes) {
+            return Ok(Arc::clone(&parsed.book));
+        }
+        let book = Arc::new(self.parse(&bytes)?);
+        *parsed = Some(Parsed {
+            bytes,
+            book: Arc::clone(&book),
+        });
+        Ok(book)
+    }
+
+    fn parse(&self, bytes: &[u8]) -> Result<Book, Error> {
         let invalid = |reason: String| Error::InvalidJson {
             what: format!("the switch file {}", self.path.display()),
             reason,
@@ -155,7 +180,7 @@ impl FileStorage {
             )));
         }
         // serde_json's message ends with the line and column.
-        let book: Book = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
+        let book: Book = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
         for (key, switch) in &book.switches {
             let name = split_key(key).1;
             if switch.name != name {
@@ -175,7 +200,9 @@ impl FileStorage {
     /// followed): temporary file with the file's permissions, fsync,
     /// rename, fsync of the folder. Called under the lock.
     fn write(&self, target: &Path, book: &Book) -> Result<(), Error> {
-        let json = serde_json::to_vec_pretty(book).map_err(|e| Error::Storage(e.to_string()))?;
+        let mut json =
+            serde_json::to_vec_pretty(book).map_err(|e| Error::Storage(e.to_string()))?;
+        json.push(b'\n');
         let dir = match target.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
             _ => PathBuf::from("."),
@@ -195,7 +222,6 @@ impl FileStorage {
                 file.set_permissions(existing.permissions())?;
             }
             file.write_all(&json)?;
-            file.write_all(b"\n")?;
             file.sync_all()?;
             std::fs::rename(&tmp, target)?;
             // The rename itself is durable once the folder is synced.
@@ -204,10 +230,19 @@ impl FileStorage {
             }
             Ok(())
         })();
-        written.map_err(|e: std::io::Error| {
-            let _ = std::fs::remove_file(&tmp);
-            self.io_error("write", e)
-        })
+        match written {
+            Ok(()) => {
+                *self.parsed.lock().unwrap_or_else(|e| e.into_inner()) = Some(Parsed {
+                    bytes: json,
+                    book: Arc::new(book.clone()),
+                });
+                Ok(())
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                Err(self.io_error("write", e))
+            }
+        }
     }
 
     /// Runs `change` on the file's current contents under the lock, and
@@ -226,10 +261,10 @@ impl FileStorage {
             .map_err(|e| self.io_error("open the lock file of", e))?;
         lock.lock().map_err(|e| self.io_error("lock", e))?;
         let result = (|| {
-            let mut book = self.read()?;
-            let before = book.clone();
+            let before = self.read()?;
+            let mut book = Book::clone(&before);
             let out = change(&mut book)?;
-            if book != before {
+            if book != *before {
                 self.write(&target, &book)?;
             }
             Ok(out)

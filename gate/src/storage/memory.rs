@@ -48,6 +48,9 @@ impl Book {
         actor: &str,
         mut switch: Switch,
     ) -> Result<Switch, Error> {
+        // The last line of defence: a switch the rules refuse is never
+        // stored, even when the storage is used directly.
+        switch.validate()?;
         if self.switches.contains_key(key) {
             return Err(Error::AlreadyExists {
                 name: split_key(key).1.to_owned(),
@@ -65,6 +68,7 @@ impl Book {
         actor: &str,
         mut switch: Switch,
     ) -> Result<(Switch, Switch), Error> {
+        switch.validate()?;
         let Some(stored) = self.switches.get_mut(key) else {
             return Err(Error::NotFound {
                 name: split_key(key).1.to_owned(),

@@ -1147,50 +1147,6 @@ impl RedisStorage {
         Ok(())
     }
 
-    /// Fails with [`Error::Unreadable`] if the record at `key` exists but
-    /// cannot be read (checked without reading its allow-list), so that
-    /// an in-place allow-list change refuses it without writing.
-    async fn readable(&self, key: &str) -> Result<(), Error> {
-        let mut connection = self.connection.clone();
-        let answers: Vec<redis::RedisResult<redis::Value>> = self
-            .call(
-                "read a switch",
-                redis::pipe()
-                    .atomic()
-                    .ignore_errors()
-                    .hget(&self.keys.switches, key)
-                    .hget(&self.keys.versions, key)
-                    .cmd("TYPE")
-                    .arg(self.keys.users(key))
-                    .query_async(&mut connection),
-            )
-            .await?;
-        let [json, version, kind] = self.answers("read a switch", answers)?;
-        let Some(json) = raw_bytes(json).map_err(|e| self.storage_error("read a switch", e))?
-        else {
-            return Ok(());
-        };
-        let version = raw_bytes(version)
-            .and_then(|v| version_of(v.as_deref()))
-            .map_err(|reason| unreadable(key, reason))?;
-        match raw_bytes(kind) {
-            Ok(Some(kind)) if kind == b"set" || kind == b"none" => {}
-            Ok(kind) => {
-                let kind =
-                    String::from_utf8_lossy(kind.as_deref().unwrap_or_default()).into_owned();
-                return Err(unreadable(
-                    key,
-                    format!(
-                        "its allow-list {} is a {kind}, not a set",
-                        self.keys.users(key)
-                    ),
-                ));
-            }
-            Err(e) => return Err(self.storage_error("read a switch", e)),
-        }
-        Self::parse_raw(key, &json, version, Users::default()).map(|_| ())
-    }
-
     /// Sets the store's marker if it has none (`SET NX`); returns the
     /// marker the store holds then.
     async fn claim_epoch(&self) -> Result<String, Error> {
@@ -1243,6 +1199,8 @@ impl RedisStorage {
         previous: Option<Switch>,
         switch: Switch,
     ) -> Result<(Switch, Switch), Error> {
+        // Never store what the other nodes would refuse to read.
+        switch.validate()?;
         let previous = match previous.filter(|p| p.version == switch.version) {
             Some(previous) => previous,
             None => match self.fetch(key).await? {
@@ -1484,6 +1442,8 @@ impl Storage for RedisStorage {
         switch: Switch,
     ) -> BoxFuture<'a, Result<Switch, Error>> {
         Box::pin(async move {
+            // Never store what the other nodes would refuse to read.
+            switch.validate()?;
             let op = self.op("register", &switch.name);
             let users: Vec<&str> = switch.users.iter().collect();
             let staged = if users.len() > INLINE_IDS {
@@ -1631,6 +1591,9 @@ impl Storage for RedisStorage {
         writes: Vec<(String, BatchWrite)>,
     ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
         Box::pin(async move {
+            for (_, write) in &writes {
+                write.switch().validate()?;
+            }
             let first = writes
                 .first()
                 .map_or_else(String::new, |(_, w)| w.switch().name.clone());

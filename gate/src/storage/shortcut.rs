@@ -6,7 +6,7 @@ use crate::condition::{Argument, Condition};
 use crate::error::Error;
 use crate::history::{Action, HistoryEntry, UsersChange};
 use crate::manager::MODIFY_ATTEMPTS;
-use crate::operator::Operator;
+use crate::operator::{Operator, Percentage};
 use crate::switch::{State, Switch};
 
 /// A rollout shortcut, as a storage applies it with
@@ -37,7 +37,7 @@ pub enum Shortcut {
     Toggle,
     /// Replaces the identity percentage condition (the first non-negative
     /// one), or adds one (`set_percentage`; `0..=100`).
-    Percentage(u8),
+    Percentage(Percentage),
     /// Adds the condition unless an equal one is there (`allow_matching`).
     AddCondition(Condition),
     /// Adds these ids to the allow-list (`allow`, `allow_all`).
@@ -48,7 +48,7 @@ pub enum Shortcut {
 
 impl Shortcut {
     /// The condition [`Shortcut::Percentage`] sets.
-    pub(crate) fn percentage_condition(p: u8) -> Condition {
+    pub(crate) fn percentage_condition(p: Percentage) -> Condition {
         Condition::identity(Operator::Percent(p))
     }
 

@@ -13,15 +13,14 @@ use serde::{Deserialize, Serialize};
 use super::Record;
 use crate::switch::Switch;
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct SnapshotRecord {
     key: String,
     switch: Switch,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct SnapshotFile {
-    #[serde(default)]
     epoch: Option<String>,
     switches: Vec<SnapshotRecord>,
 }
@@ -67,26 +66,44 @@ pub(crate) fn write_snapshot(
     std::fs::rename(&tmp, path)
 }
 
-/// Reads a snapshot file; the error says why it cannot be read.
+/// A record read on its own, so that one the rules refuse (written by an
+/// older version, say) skips that switch only.
+#[derive(Deserialize)]
+struct RawRecord {
+    key: String,
+    switch: serde_json::Value,
+}
+
+#[derive(Deserialize)]
+struct RawFile {
+    #[serde(default)]
+    epoch: Option<String>,
+    switches: Vec<RawRecord>,
+}
+
+/// Reads a snapshot file; the error says why it cannot be read. A record
+/// that is not a valid switch is skipped (and logged), not the file.
 pub(crate) fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     // A bare array is the format before the store's marker.
     let array = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let (epoch, records) = if array {
-        let records: Vec<SnapshotRecord> =
-            serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        let records: Vec<RawRecord> = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
         (None, records)
     } else {
-        let file: SnapshotFile = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        let file: RawFile = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
         (file.epoch, file.switches)
     };
     Ok(Snapshot {
         epoch,
         records: records
             .into_iter()
-            .map(|r| Record {
-                key: r.key,
-                switch: r.switch,
+            .filter_map(|r| match Switch::deserialize(r.switch) {
+                Ok(switch) => Some(Record { key: r.key, switch }),
+                Err(error) => {
+                    tracing::warn!(switch = %r.key, %error, path = %path.display(), "gate: skipped a switch of the snapshot file that cannot be read");
+                    None
+                }
             })
             .collect(),
     })
