@@ -535,3 +535,25 @@ async fn a_large_allow_list_is_not_sent_back() {
         .unwrap();
     assert_eq!((version, ids), (3, 100_002));
 }
+
+/// `allow_matching` on Redis never stores more conditions than the rules
+/// allow (the record would be unreadable for every node).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_matching_stops_at_the_condition_limit() {
+    let url = shared_url().await;
+    let prefix = Prefix::new(&url, "shortcut-limit").await;
+    let a = manager(&url, &prefix).await;
+    for i in 0..gate::limits::MAX_CONDITIONS {
+        a.allow_matching("many", &format!("^user{i}$"))
+            .await
+            .unwrap();
+    }
+    let err = a.allow_matching("many", "^one_more$").await.unwrap_err();
+    assert!(matches!(err, Error::Invalid { .. }), "{err:?}");
+    let b = manager(&url, &prefix).await;
+    assert_eq!(
+        b.switch("many").unwrap().conditions.len(),
+        gate::limits::MAX_CONDITIONS,
+        "another node reads the switch"
+    );
+}

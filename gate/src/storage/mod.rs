@@ -14,10 +14,10 @@ mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
-mod shortcut;
-pub(crate) mod snapshot;
 #[cfg(feature = "redis")]
 mod redis_url;
+mod shortcut;
+pub(crate) mod snapshot;
 
 #[cfg(feature = "redis")]
 pub use self::redis::{RedisBuilder, RedisStorage, REPUBLISH_ACTOR};

@@ -213,6 +213,9 @@ else
       if string.sub(json, span[1], span[2]) == operand then at = span end
     end
   end
+  -- A condition more than the limit (crate::limits::MAX_CONDITIONS): the
+  -- caller's read-modify-write refuses it with the rule's error.
+  if not at and #spans >= 100 then return fallback end
   if at then
     if string.sub(json, at[1], at[2]) ~= operand then
       after = string.sub(json, 1, at[1] - 1) .. operand .. string.sub(json, at[2] + 1)
@@ -1349,7 +1352,8 @@ impl RedisStorage {
         entry.op = Some(write_op.id.clone());
         let mut entry = entry.to_json();
         entry.pop();
-        let mut invocation = self.invocation(&self.scripts.shortcut, &write_op, "hash hash set list");
+        let mut invocation =
+            self.invocation(&self.scripts.shortcut, &write_op, "hash hash set list");
         invocation
             .key(&self.keys.switches)
             .key(&self.keys.versions)
@@ -1369,7 +1373,8 @@ impl RedisStorage {
             .arg(SHORTCUT_USERS_BACK)
             .arg(ids);
         let (status, before, version, json, mode, users): (u8, u64, u64, String, u8, Vec<String>) =
-            self.write(&write_op, "apply a shortcut", &invocation).await?;
+            self.write(&write_op, "apply a shortcut", &invocation)
+                .await?;
         // The caller's copy, if the write changed that very version: the
         // same change applied to it here gives the record written (checked
         // on its JSON), without parsing it.
@@ -2637,4 +2642,15 @@ fn skipped(shared: &Shared, key: String, error: &Error) {
         .signals
         .record_skipped
         .emit_with(|| RecordSkipped { key, error });
+}
+
+#[cfg(test)]
+mod shortcut_script_tests {
+    /// The shortcut script refuses a condition past the limit itself (it
+    /// cannot read the Rust constant): both must say the same number.
+    #[test]
+    fn the_script_knows_the_condition_limit() {
+        let check = format!("#spans >= {}", crate::limits::MAX_CONDITIONS);
+        assert!(super::SHORTCUT.contains(&check), "{check}");
+    }
 }
