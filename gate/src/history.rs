@@ -127,7 +127,7 @@ pub struct UsersChange {
 ///
 /// let manager = gate::Manager::in_memory();
 /// manager.enable("beta").await?;
-/// let adults = Condition::new("User", "age", Operator::more_than(17))?;
+/// let adults = Condition::new("User", "age", Operator::more_than(17)?)?;
 /// manager.modify("beta", |s| s.conditions.push(adults.clone())).await?;
 /// let entry = &manager.history(Some("beta"), 1).await?[0];
 /// assert_eq!(entry.lists["conditions"].added, [serde_json::to_value(&adults).unwrap()]);

@@ -164,7 +164,7 @@ impl FileStorage {
         if *first != b'{' {
             // Not an object: say what it is (serde would take an array
             // for an empty store, and a write would overwrite it).
-            let what = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            let what = match serde_json::from_slice::<serde_json::Value>(bytes) {
                 Ok(serde_json::Value::Array(_)) => "a JSON array",
                 Ok(serde_json::Value::Null) => "null",
                 Ok(serde_json::Value::Bool(_)) => "a boolean",
