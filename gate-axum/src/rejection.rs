@@ -405,6 +405,14 @@ mod tests {
     struct Events(Arc<std::sync::Mutex<Vec<(tracing::Level, String, String)>>>);
 
     impl tracing::Subscriber for Events {
+        // Asked at every event, never cached: another test thread may
+        // register the same callsite at the same time with no subscriber.
+        fn register_callsite(
+            &self,
+            _: &'static tracing::Metadata<'static>,
+        ) -> tracing::subscriber::Interest {
+            tracing::subscriber::Interest::sometimes()
+        }
         fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
             true
         }
@@ -443,6 +451,9 @@ mod tests {
     fn into_response_logs_a_trace_event() {
         let events = Events::default();
         tracing::subscriber::with_default(events.clone(), || {
+            // Interest cached while another test ran without a subscriber
+            // would drop the events: ask again now.
+            tracing::callsite::rebuild_interest_cache();
             let _ = Rejection::new("beta", Off::NotFound, Some(&Method::GET)).into_response();
             let _ =
                 Rejection::new("shop", Off::redirect("/x"), Some(&Method::POST)).into_response();
