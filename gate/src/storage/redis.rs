@@ -614,6 +614,26 @@ impl RedisStorage {
         invocation
     }
 
+    /// [`invocation`](Self::invocation) of a script that writes one
+    /// switch: KEYS switches, versions, its users set, history (then the
+    /// script's own keys), and ARGV[1] its key.
+    fn switch_invocation<'s>(
+        &self,
+        script: &'s redis::Script,
+        op: &Op,
+        types: &str,
+        key: &str,
+    ) -> redis::ScriptInvocation<'s> {
+        let mut invocation = self.invocation(script, op, types);
+        invocation
+            .key(&self.keys.switches)
+            .key(&self.keys.versions)
+            .key(self.keys.users(key))
+            .key(&self.keys.history)
+            .arg(key);
+        invocation
+    }
+
     /// Runs a guarded write and reads its answer. A write that was sent
     /// but not answered is checked by its operation id (see
     /// [`resolve`](Self::resolve)): the result is then the write's own, a
@@ -1257,13 +1277,8 @@ impl RedisStorage {
         } else {
             "hash hash set list"
         };
-        let mut invocation = self.invocation(&self.scripts.update, &op, types);
+        let mut invocation = self.switch_invocation(&self.scripts.update, &op, types, key);
         invocation
-            .key(&self.keys.switches)
-            .key(&self.keys.versions)
-            .key(self.keys.users(key))
-            .key(&self.keys.history)
-            .arg(key)
             .arg(Self::record_json(&switch))
             .arg(&self.keys.channel)
             .arg(switch.version)
@@ -1353,13 +1368,8 @@ impl RedisStorage {
         let mut entry = entry.to_json();
         entry.pop();
         let mut invocation =
-            self.invocation(&self.scripts.shortcut, &write_op, "hash hash set list");
+            self.switch_invocation(&self.scripts.shortcut, &write_op, "hash hash set list", key);
         invocation
-            .key(&self.keys.switches)
-            .key(&self.keys.versions)
-            .key(self.keys.users(key))
-            .key(&self.keys.history)
-            .arg(key)
             .arg(&self.keys.channel)
             .arg(op)
             .arg(operand)
@@ -1461,13 +1471,9 @@ impl Storage for RedisStorage {
             let mut entry = HistoryEntry::registered(actor, key, &entry_switch);
             entry.op = Some(op.id.clone());
             // The users set is replaced whole.
-            let mut invocation = self.invocation(&self.scripts.insert, &op, "hash hash * list set");
+            let mut invocation =
+                self.switch_invocation(&self.scripts.insert, &op, "hash hash * list set", key);
             invocation
-                .key(&self.keys.switches)
-                .key(&self.keys.versions)
-                .key(self.keys.users(key))
-                .key(&self.keys.history)
-                .arg(key)
                 .arg(Self::record_json(&switch))
                 .arg(&self.keys.channel)
                 .arg(users.len())
@@ -1761,13 +1767,9 @@ impl Storage for RedisStorage {
             // version of 0 is not written).
             entry.pop();
             // Any type for the allow-list: a repair replaces what is there.
-            let mut invocation = self.invocation(&self.scripts.repair, &op, "hash hash * list");
+            let mut invocation =
+                self.switch_invocation(&self.scripts.repair, &op, "hash hash * list", key);
             invocation
-                .key(&self.keys.switches)
-                .key(&self.keys.versions)
-                .key(self.keys.users(key))
-                .key(&self.keys.history)
-                .arg(key)
                 .arg(Self::record_json(&switch))
                 .arg(&self.keys.channel)
                 .arg(entry)
