@@ -79,6 +79,30 @@ impl fmt::Display for Argument {
     }
 }
 
+/// What [`Condition::new`] takes: an [`Operator`], or the result of
+/// building one, so that `Operator::more_than(18)` can be passed as it is
+/// and its error (a NaN bound, say) comes out of `Condition::new`.
+pub trait IntoOperator {
+    /// The operator, or why there is none.
+    ///
+    /// # Errors
+    ///
+    /// The error of the operator's constructor.
+    fn into_operator(self) -> Result<Operator, Error>;
+}
+
+impl IntoOperator for Operator {
+    fn into_operator(self) -> Result<Operator, Error> {
+        Ok(self)
+    }
+}
+
+impl IntoOperator for Result<Operator, Error> {
+    fn into_operator(self) -> Result<Operator, Error> {
+        self
+    }
+}
+
 /// A rule of a selective switch: the `attribute` of inputs of kind
 /// `argument`, judged by `operator`, inverted when `negative`.
 ///
@@ -88,7 +112,9 @@ impl fmt::Display for Argument {
 /// use gate::{Condition, Operator};
 ///
 /// let adults = Condition::new("User", "age", Operator::more_than_or_equal_to(18)?)?;
-/// let not_fr = Condition::new("User", "country", Operator::equals("fr")?)?.negative();
+/// // An operator's own error can also be left to `Condition::new`:
+/// let not_fr = Condition::new("User", "country", Operator::equals("fr"))?.negative();
+/// assert!(Condition::new("User", "age", Operator::more_than(f64::NAN)).is_err());
 /// let ten_percent = Condition::identity(Operator::percent(10)?);
 /// assert_eq!(
 ///     serde_json::to_string(&ten_percent).unwrap(),
@@ -123,12 +149,14 @@ impl Condition {
     /// [`Error::InvalidAttribute`] for an empty attribute; [`Error::Invalid`]
     /// for a kind or attribute over the [limits](crate::limits), with
     /// control, invisible or bidirectional characters, or leading or
-    /// trailing whitespace.
+    /// trailing whitespace; the operator's own error when `operator` is
+    /// one (see [`IntoOperator`]).
     pub fn new(
         kind: impl Into<String>,
         attribute: impl Into<String>,
-        operator: Operator,
+        operator: impl IntoOperator,
     ) -> Result<Self, Error> {
+        let operator = operator.into_operator()?;
         let condition = Condition {
             argument: Argument::try_from(kind.into())?,
             attribute: attribute.into(),

@@ -52,7 +52,7 @@ use std::sync::OnceLock;
 
 pub use arguments::{Arguments, Inputs, ID_KIND};
 pub use bucket::{bucket, crc32};
-pub use condition::{Argument, Condition, IDENTITY_ARGUMENT};
+pub use condition::{Argument, Condition, IntoOperator, IDENTITY_ARGUMENT};
 pub use context::{scope, scope_sync, Context, IntoInputs, SharedInput};
 pub use error::{Error, Inactive};
 pub use explain::Explanation;

@@ -196,6 +196,21 @@ fn operands_that_cannot_be_stored_or_compared_are_refused() {
     assert!(gate::Percentage::new(101).is_err());
 }
 
+/// `Condition::new` takes an operator or the result of building one, so a
+/// helper closure can pass `Operator::more_than(18)` as it is (the shared
+/// benchmark against Unleash writes it so) and the operator's error still
+/// comes out, naming the field.
+#[test]
+fn condition_new_takes_an_operator_or_its_result() {
+    let cond = |attr: &str, op| Condition::new("User", attr, op);
+    let age = cond("age", Operator::more_than(18)).expect("a valid operator");
+    assert_eq!(age.operator, Operator::more_than(18).unwrap());
+    let err = cond("age", Operator::more_than(f64::NAN)).expect_err("NaN is refused");
+    assert_eq!(err.field(), Some("operator"), "{err:?}");
+    let plain = Condition::new("User", "plan", Operator::truthy()).unwrap();
+    assert_eq!(plain.operator, Operator::truthy());
+}
+
 #[tokio::test]
 async fn every_write_path_refuses_what_the_rules_refuse_and_names_the_field() {
     let manager = Manager::in_memory();
