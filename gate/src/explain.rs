@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::arguments::Arguments;
 use crate::condition::{Argument, Condition};
+use crate::eval::{Settled, Trace};
 use crate::operator::{bucket_of, ConditionError, Operator};
 use crate::switch::State;
 use crate::value::{Identity, Value};
@@ -164,43 +165,6 @@ impl std::fmt::Display for Explanation {
     }
 }
 
-/// Hooks the evaluation calls at each decision. `()` ignores them (and
-/// compiles to nothing); [`Recorder`] keeps them for an explanation.
-pub(crate) trait Trace {
-    /// Whether the evaluation fires signals (a check does; an
-    /// explanation does not).
-    const SIGNALS: bool = true;
-
-    /// What settled the answer (called once, last).
-    #[inline(always)]
-    fn settled(&mut self, _by: Settled<'_>) {}
-
-    #[inline(always)]
-    fn allowed(&mut self, _id: &Identity<'_>) {}
-
-    #[inline(always)]
-    fn condition(
-        &mut self,
-        _index: usize,
-        _condition: &Condition,
-        _input: &dyn Arguments,
-        _salt: Option<&str>,
-        _result: &Result<bool, ConditionError>,
-    ) {
-    }
-}
-
-impl Trace for () {}
-
-/// The step of the evaluation that settled an answer.
-#[derive(Clone, Copy)]
-pub(crate) enum Settled<'a> {
-    Override,
-    ParentOff(&'a str),
-    State(State),
-    Rules,
-}
-
 /// [`Settled`], owned.
 #[derive(Clone, Copy)]
 pub(crate) enum SettledBy {
@@ -220,8 +184,6 @@ pub(crate) struct Recorder {
 }
 
 impl Trace for Recorder {
-    const SIGNALS: bool = false;
-
     fn settled(&mut self, by: Settled<'_>) {
         self.settled = Some(match by {
             Settled::Override => (SettledBy::Override, String::new()),

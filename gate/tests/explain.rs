@@ -280,3 +280,32 @@ async fn explain_and_active_never_disagree() {
         ]
     );
 }
+
+/// `explain` fires no signal, not even through a parent's `concent` check:
+/// a parent whose condition cannot be applied (a type mismatch) fires
+/// `condition_apply_error` on a check of its child, never on an
+/// explanation of it.
+#[tokio::test]
+async fn explaining_a_child_fires_no_signal_from_its_parents_conditions() {
+    let m = Manager::in_memory();
+    let errors = gate::testing::Recorder::connect(&m.signals().condition_apply_error);
+    let jeff = User::new(443301, "jeff", 30, "SF", false);
+    // `more_than` a number on the string attribute `name`.
+    m.register(
+        Switch::new("parent")
+            .state(State::Selective)
+            .condition(cond("name", Operator::more_than(10).unwrap())),
+    )
+    .await
+    .unwrap();
+    m.enable_for_all("parent:child").await.unwrap();
+
+    let why = m.explain("parent:child", &jeff);
+    assert!(!why.active);
+    assert!(matches!(why.reason, Reason::ParentOff { .. }), "{why:?}");
+    assert!(m.explain("parent", &jeff).reason != Reason::NotFound);
+    assert_eq!(errors.events().len(), 0, "explain fired a signal");
+
+    assert!(!m.active("parent:child", &jeff));
+    assert_eq!(errors.events().len(), 1, "a check fires it once");
+}

@@ -1,0 +1,425 @@
+//! The replica: every switch of the storage, held in process so that a
+//! check reads memory only.
+//!
+//! A [`Snapshot`] is immutable and swapped whole (`arc-swap`) on each
+//! change, so a check takes no lock: it loads the current snapshot, finds
+//! its namespace by number and the switch by name. Writers ([`Replica::apply`])
+//! serialise on one lock, copy the namespaces they change (the others, and
+//! every unchanged switch, are shared by reference with the previous
+//! snapshot) and store the new snapshot.
+//!
+//! The replica never applies an older state over a newer one: a local
+//! write's result replaces only an older version, and a full read of the
+//! storage that began before a change ([`Replica::seq`]) does not undo it.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::{ArcSwap, Guard};
+use rustc_hash::FxHashMap;
+
+use crate::signals::{Origin, Signals, SwitchRegistered, SwitchUnregistered, SwitchUpdated};
+use crate::storage::{key_of, split_key, Record, SyncStatus};
+use crate::switch::Switch;
+
+/// One switch of a snapshot, with what a check needs precomputed.
+#[derive(Clone)]
+pub(crate) struct Entry {
+    /// The switch.
+    pub(crate) switch: Arc<Switch>,
+    /// The length of its parent's name (`a` of `a:b`), 0 if it has none:
+    /// a check on a `concent` switch finds its parent without searching
+    /// the name for `:`.
+    parent_len: usize,
+}
+
+impl Entry {
+    fn new(name: &str, switch: Arc<Switch>) -> Entry {
+        Entry {
+            switch,
+            parent_len: name.rfind(':').unwrap_or(0),
+        }
+    }
+
+    /// The parent's name, given this entry's own name.
+    #[inline]
+    pub(crate) fn parent<'n>(&self, name: &'n str) -> Option<&'n str> {
+        match self.parent_len {
+            0 => None,
+            len => name.get(..len),
+        }
+    }
+}
+
+/// The switches of one namespace, by name.
+pub(crate) type Namespace = FxHashMap<Arc<str>, Entry>;
+
+/// A change the replica went through: key, before, after.
+type ReplicaEvent = (String, Option<Arc<Switch>>, Option<Arc<Switch>>);
+
+/// An immutable view of every switch, swapped whole on each change.
+/// Namespaces are indexed by the number the registry gave them, so a check
+/// makes one hash lookup (the name), not two.
+#[derive(Default, Clone)]
+pub(crate) struct Snapshot {
+    namespaces: Vec<Arc<Namespace>>,
+    /// The registry's numbers, for handles made before their namespace
+    /// had one (see [`Manager::namespaced`](crate::Manager::namespaced)).
+    indices: Arc<FxHashMap<Arc<str>, usize>>,
+}
+
+/// The index of a handle whose namespace had no number when it was made.
+pub(crate) const UNREGISTERED: usize = usize::MAX;
+
+impl Snapshot {
+    /// The namespace numbered `index` (by [`Replica::index_of`]), or for
+    /// [`UNREGISTERED`], the one named `name`.
+    #[inline]
+    pub(crate) fn namespace(&self, index: usize, name: &str) -> Option<&Namespace> {
+        match self.namespaces.get(index) {
+            // The hot path: UNREGISTERED is never a valid index.
+            Some(namespace) => Some(namespace),
+            None if index == UNREGISTERED => {
+                let index = *self.indices.get(name)?;
+                self.namespaces.get(index).map(|ns| &**ns)
+            }
+            None => None,
+        }
+    }
+
+    /// Takes the registry's numbers, if it gave new ones.
+    fn sync_indices(&mut self, registry: &Registry) {
+        if self.indices.len() != registry.indices.len() {
+            self.indices = Arc::new(registry.indices.clone());
+        }
+    }
+
+    fn namespace_mut(&mut self, index: usize) -> &mut Namespace {
+        if self.namespaces.len() <= index {
+            self.namespaces.resize_with(index + 1, Default::default);
+        }
+        Arc::make_mut(&mut self.namespaces[index])
+    }
+}
+
+/// Gives every namespace a small number, for [`Snapshot`].
+/// Also counts the changes applied to the replica, so that a full read of
+/// the storage that began before a change does not undo it.
+#[derive(Default)]
+struct Registry {
+    indices: FxHashMap<Arc<str>, usize>,
+    /// How many changes were applied so far.
+    seq: u64,
+    /// Storage key → `seq` of the last change applied to it.
+    touched: FxHashMap<String, u64>,
+}
+
+impl Registry {
+    fn index(&mut self, namespace: &str) -> usize {
+        if let Some(&i) = self.indices.get(namespace) {
+            return i;
+        }
+        let i = self.indices.len();
+        self.indices.insert(Arc::from(namespace), i);
+        i
+    }
+}
+
+/// One change to apply to the replica.
+#[derive(Debug)]
+pub(crate) enum Apply {
+    /// Insert or replace. A local write's result only replaces an older
+    /// version; an authoritative one (just read from the shared storage)
+    /// replaces whatever differs.
+    Upsert {
+        key: String,
+        switch: Switch,
+        authoritative: bool,
+    },
+    /// Remove.
+    Remove { key: String },
+}
+
+/// The replica of one manager (shared by its namespaces and clones).
+pub(crate) struct Replica {
+    snapshot: ArcSwap<Snapshot>,
+    registry: Mutex<Registry>,
+    /// How the replica stands with its storage.
+    sync: Mutex<SyncStatus>,
+    /// Storage key → why its record cannot be read, for the records the
+    /// last reads skipped (each reported once).
+    unreadable: Mutex<BTreeMap<String, String>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Replica {
+    /// An empty replica whose storage stands as `sync` says.
+    pub(crate) fn new(sync: SyncStatus) -> Replica {
+        let replica = Replica {
+            snapshot: ArcSwap::from_pointee(Snapshot::default()),
+            registry: Mutex::default(),
+            sync: Mutex::new(sync),
+            unreadable: Mutex::default(),
+        };
+        // The root namespace is number 0.
+        lock(&replica.registry).index("");
+        replica
+    }
+
+    /// The current snapshot (no lock: what a check reads).
+    #[inline]
+    pub(crate) fn load(&self) -> Guard<Arc<Snapshot>> {
+        self.snapshot.load()
+    }
+
+    /// The number of `namespace`, or [`UNREGISTERED`] if it has none yet.
+    pub(crate) fn index_of(&self, namespace: &str) -> usize {
+        lock(&self.registry)
+            .indices
+            .get(namespace)
+            .copied()
+            .unwrap_or(UNREGISTERED)
+    }
+
+    /// How the replica stands with its storage (`unreadable` counted).
+    pub(crate) fn status(&self) -> SyncStatus {
+        let mut status = lock(&self.sync).clone();
+        status.unreadable = lock(&self.unreadable).len();
+        status
+    }
+
+    /// Changes how the replica stands with its storage.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn set_sync(&self, change: impl FnOnce(&mut SyncStatus)) {
+        change(&mut lock(&self.sync));
+    }
+
+    /// Notes that the record at `key` cannot be read; true if this is
+    /// news (the key was readable, or failed differently), to report.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn note_unreadable(&self, key: &str, error: &str) -> bool {
+        let mut unreadable = lock(&self.unreadable);
+        if unreadable.get(key).is_some_and(|known| known == error) {
+            return false;
+        }
+        unreadable.insert(key.to_owned(), error.to_owned());
+        true
+    }
+
+    /// Forgets the problems of the keys for which `readable` holds (read
+    /// fine, or gone), so that a later one is reported again.
+    pub(crate) fn note_readable(&self, mut readable: impl FnMut(&str) -> bool) {
+        lock(&self.unreadable).retain(|key, _| !readable(key));
+    }
+
+    /// The unreadable records, by key.
+    pub(crate) fn unreadable(&self) -> Vec<(String, String)> {
+        lock(&self.unreadable)
+            .iter()
+            .map(|(k, e)| (k.clone(), e.clone()))
+            .collect()
+    }
+
+    /// Replaces everything with `records`, firing no signal (the first
+    /// load).
+    pub(crate) fn replace_all(&self, records: Vec<Record>) {
+        let mut registry = lock(&self.registry);
+        let mut snapshot = Snapshot::default();
+        for Record { key, switch } in records {
+            let (ns, name) = split_key(&key);
+            snapshot
+                .namespace_mut(registry.index(ns))
+                .insert(Arc::from(name), Entry::new(name, Arc::new(switch)));
+        }
+        snapshot.sync_indices(&registry);
+        self.snapshot.store(Arc::new(snapshot));
+    }
+
+    /// Makes the replica equal to `records`, the whole storage as read by a
+    /// read that began at `since`: upserts them, and removes the switches
+    /// that are neither among them nor in `present` (keys the read saw but
+    /// could not parse, whose last good copy is kept).
+    pub(crate) fn sync_to(
+        &self,
+        records: Vec<Record>,
+        present: &[String],
+        since: u64,
+        signals: &Signals,
+    ) {
+        let mut seen: HashSet<String> = records.iter().map(|r| r.key.clone()).collect();
+        seen.extend(present.iter().cloned());
+        let mut changes: Vec<Apply> = records
+            .into_iter()
+            .map(|Record { key, switch }| Apply::Upsert {
+                key,
+                switch,
+                authoritative: true,
+            })
+            .collect();
+        for record in self.records() {
+            if !seen.contains(&record.key) {
+                changes.push(Apply::Remove { key: record.key });
+            }
+        }
+        self.apply_since(changes, Origin::Remote, Some(since), signals);
+    }
+
+    /// The number of changes applied so far: pass it to
+    /// [`apply_since`](Self::apply_since) for what a read begun now returns.
+    pub(crate) fn seq(&self) -> u64 {
+        lock(&self.registry).seq
+    }
+
+    /// Applies changes, then fires the signals of those that changed the
+    /// replica (registered, updated or unregistered).
+    pub(crate) fn apply(&self, changes: Vec<Apply>, origin: Origin, signals: &Signals) {
+        self.apply_since(changes, origin, None, signals);
+    }
+
+    /// Like [`apply`](Self::apply), for changes read from the storage by a
+    /// read that began at `since` (from [`seq`](Self::seq)): a key changed
+    /// after that is left alone, since the read may predate its change.
+    pub(crate) fn apply_since(
+        &self,
+        changes: Vec<Apply>,
+        origin: Origin,
+        since: Option<u64>,
+        signals: &Signals,
+    ) {
+        let mut events: Vec<ReplicaEvent> = Vec::new();
+        {
+            let mut registry = lock(&self.registry);
+            let mut snapshot = Snapshot::clone(&self.snapshot.load());
+            for change in changes {
+                let key = match &change {
+                    Apply::Upsert { key, .. } | Apply::Remove { key } => key.clone(),
+                };
+                if let Some(since) = since {
+                    if registry.touched.get(&key).is_some_and(|&at| at > since) {
+                        continue;
+                    }
+                }
+                registry.seq += 1;
+                let seq = registry.seq;
+                registry.touched.insert(key.clone(), seq);
+                let (ns, name) = split_key(&key);
+                let namespace = snapshot.namespace_mut(registry.index(ns));
+                let previous = namespace.get(name).map(|e| e.switch.clone());
+                match change {
+                    Apply::Upsert {
+                        switch,
+                        authoritative,
+                        ..
+                    } => {
+                        let replace = match &previous {
+                            None => true,
+                            Some(p) if authoritative => **p != switch,
+                            Some(p) => switch.version > p.version,
+                        };
+                        if replace {
+                            let current = Arc::new(switch);
+                            namespace.insert(Arc::from(name), Entry::new(name, current.clone()));
+                            events.push((key, previous, Some(current)));
+                        }
+                    }
+                    Apply::Remove { .. } => {
+                        if let Some(removed) = namespace.remove(name) {
+                            events.push((key, Some(removed.switch), None));
+                        }
+                    }
+                }
+            }
+            snapshot.sync_indices(&registry);
+            self.snapshot.store(Arc::new(snapshot));
+        }
+        for (key, previous, current) in events {
+            let namespace = split_key(&key).0.to_owned();
+            match (previous, current) {
+                (None, Some(switch)) => signals.switch_registered.emit_with(|| SwitchRegistered {
+                    namespace,
+                    switch,
+                    origin,
+                }),
+                (Some(previous), Some(current)) => {
+                    signals.switch_updated.emit_with(|| SwitchUpdated {
+                        namespace,
+                        previous,
+                        current,
+                        origin,
+                    })
+                }
+                (Some(switch), None) => {
+                    signals
+                        .switch_unregistered
+                        .emit_with(|| SwitchUnregistered {
+                            namespace,
+                            switch,
+                            origin,
+                        })
+                }
+                (None, None) => {}
+            }
+        }
+    }
+
+    /// Whether the replica holds a switch below `name` (`name:…`) in
+    /// `namespace`.
+    pub(crate) fn has_descendants(&self, namespace: &str, name: &str) -> bool {
+        let Some(index) = lock(&self.registry).indices.get(namespace).copied() else {
+            return false;
+        };
+        let snapshot = self.snapshot.load();
+        snapshot.namespace(index, namespace).is_some_and(|ns| {
+            ns.keys().any(|k| {
+                k.len() > name.len() && k.starts_with(name) && k.as_bytes()[name.len()] == b':'
+            })
+        })
+    }
+
+    /// The replica's copy of the switch at `key`.
+    pub(crate) fn switch(&self, key: &str) -> Option<Arc<Switch>> {
+        let (ns, name) = split_key(key);
+        let index = *lock(&self.registry).indices.get(ns)?;
+        self.snapshot
+            .load()
+            .namespace(index, ns)?
+            .get(name)
+            .map(|e| e.switch.clone())
+    }
+
+    /// How many switches the replica holds.
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn len(&self) -> usize {
+        self.snapshot
+            .load()
+            .namespaces
+            .iter()
+            .map(|ns| ns.len())
+            .sum()
+    }
+
+    /// Every switch of the replica, with its key.
+    pub(crate) fn records(&self) -> Vec<Record> {
+        let names: Vec<(usize, Arc<str>)> = lock(&self.registry)
+            .indices
+            .iter()
+            .map(|(ns, i)| (*i, ns.clone()))
+            .collect();
+        let snapshot = self.snapshot.load();
+        let mut records = Vec::new();
+        for (index, ns) in names {
+            if let Some(namespace) = snapshot.namespace(index, &ns) {
+                for (name, entry) in namespace.iter() {
+                    records.push(Record {
+                        key: key_of(&ns, name),
+                        switch: Switch::clone(&entry.switch),
+                    });
+                }
+            }
+        }
+        records
+    }
+}
