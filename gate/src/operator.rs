@@ -324,6 +324,17 @@ fn compare(a: &Value<'_>, b: &Value<'_>) -> Option<Ordering> {
     }
 }
 
+/// Whether two values of compatible types are equal: `compare(a, b) ==
+/// Some(Equal)`, without ordering strings byte by byte.
+#[inline]
+fn equal(a: &Value<'_>, b: &Value<'_>) -> bool {
+    match (a, b) {
+        (Value::Str(x), Value::Str(y)) => x.as_ref() == y.as_ref(),
+        (Value::Int(x), Value::Int(y)) => x == y,
+        _ => compare(a, b) == Some(Ordering::Equal),
+    }
+}
+
 fn same_type(a: &Value<'_>, b: &Value<'_>) -> bool {
     matches!(
         (a, b),
@@ -564,7 +575,7 @@ impl Operator {
         match self {
             Operator::Equals(expected) => {
                 if same_type(value, expected) {
-                    Ok(compare(value, expected) == Some(Ordering::Equal))
+                    Ok(equal(value, expected))
                 } else {
                     Err(mismatch(self, expected, value))
                 }
@@ -608,7 +619,7 @@ impl Operator {
                 for option in options {
                     if same_type(value, option) {
                         comparable = true;
-                        if compare(value, option) == Some(Ordering::Equal) {
+                        if equal(value, option) {
                             return Ok(true);
                         }
                     }

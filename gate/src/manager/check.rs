@@ -115,18 +115,16 @@ impl Manager {
     /// `None` when the switch is unknown.
     #[inline]
     fn check(&self, name: &str, inputs: &dyn Inputs, which: Judged) -> Option<bool> {
-        let snapshot = self.shared.replica.load();
         let signals = &self.shared.signals;
         let policy = Fire {
             signals,
             namespace: &self.namespace,
         };
-        let decided = eval::decide(self.scope(&snapshot), name, inputs, which, &mut (), &policy);
+        let decided = self.shared.replica.read(|snapshot| {
+            eval::decide(self.scope(snapshot), name, inputs, which, &mut (), &policy)
+        });
         match decided {
-            None => {
-                drop(snapshot);
-                self.autocreate(name);
-            }
+            None => self.autocreate(name),
             Some(active) => {
                 signals
                     .switch_checked

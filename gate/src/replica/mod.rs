@@ -12,7 +12,9 @@
 //! write's result replaces only an older version, and a full read of the
 //! storage that began before a change ([`Replica::seq`]) does not undo it.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::{ArcSwap, Guard};
@@ -142,6 +144,11 @@ pub(crate) enum Apply {
 
 /// The replica of one manager (shared by its namespaces and clones).
 pub(crate) struct Replica {
+    /// Tells this replica apart in the threads' caches ([`Replica::read`]).
+    id: u64,
+    /// Counts the snapshots stored: a thread's cached copy is current while
+    /// its generation is this one.
+    generation: AtomicU64,
     snapshot: ArcSwap<Snapshot>,
     registry: Mutex<Registry>,
     /// How the replica stands with its storage.
@@ -151,6 +158,28 @@ pub(crate) struct Replica {
     unreadable: Mutex<BTreeMap<String, String>>,
 }
 
+/// A thread's copy of a replica's current snapshot.
+struct Cached {
+    replica: u64,
+    generation: u64,
+    snapshot: Arc<Snapshot>,
+}
+
+/// How many replicas a thread keeps a copy for (usually one manager per
+/// process; tests make many).
+const CACHED: usize = 4;
+
+thread_local! {
+    /// Each thread's copies of the snapshots it checked last. A copy keeps
+    /// its snapshot alive until the thread's next check of that replica
+    /// (or until the thread ends): a switch replaced meanwhile is freed
+    /// later than it would be, never read after a newer one.
+    static CACHE: RefCell<[Option<Cached>; CACHED]> = const { RefCell::new([const { None }; CACHED]) };
+}
+
+/// Gives every replica its own id.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -159,6 +188,8 @@ impl Replica {
     /// An empty replica whose storage stands as `sync` says.
     pub(crate) fn new(sync: SyncStatus) -> Replica {
         let replica = Replica {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             snapshot: ArcSwap::from_pointee(Snapshot::default()),
             registry: Mutex::default(),
             sync: Mutex::new(sync),
@@ -169,10 +200,58 @@ impl Replica {
         replica
     }
 
-    /// The current snapshot (no lock: what a check reads).
-    #[inline]
+    /// The current snapshot.
     pub(crate) fn load(&self) -> Guard<Arc<Snapshot>> {
         self.snapshot.load()
+    }
+
+    /// Calls `f` with the current snapshot: what a check does. No lock and
+    /// no atomic read-modify-write: the thread's own copy is used while the
+    /// generation it was taken at is current (one atomic load), and
+    /// refreshed from the `ArcSwap` otherwise. A check made from inside
+    /// another (an input's `attribute` checking a switch) reads the
+    /// `ArcSwap` directly.
+    #[inline]
+    pub(crate) fn read<R>(&self, mut f: impl FnMut(&Snapshot) -> R) -> R {
+        let generation = self.generation.load(Ordering::Acquire);
+        let cached = CACHE.try_with(|cache| {
+            let slots = cache.try_borrow().ok()?;
+            let slot = slots.iter().flatten().find(|c| c.replica == self.id)?;
+            (slot.generation == generation).then(|| f(&slot.snapshot))
+        });
+        match cached {
+            Ok(Some(answer)) => answer,
+            _ => self.read_fresh(generation, f),
+        }
+    }
+
+    /// [`read`](Self::read) when the thread's copy is missing or stale.
+    #[cold]
+    fn read_fresh<R>(&self, generation: u64, mut f: impl FnMut(&Snapshot) -> R) -> R {
+        // Stored before the generation moved on, so at least as new as it.
+        let snapshot = self.snapshot.load_full();
+        let _ = CACHE.try_with(|cache| {
+            if let Ok(mut slots) = cache.try_borrow_mut() {
+                let index = slots
+                    .iter()
+                    .position(|c| c.as_ref().is_some_and(|c| c.replica == self.id))
+                    .or_else(|| slots.iter().position(Option::is_none))
+                    .unwrap_or(self.id as usize % CACHED);
+                slots[index] = Some(Cached {
+                    replica: self.id,
+                    generation,
+                    snapshot: snapshot.clone(),
+                });
+            }
+        });
+        f(&snapshot)
+    }
+
+    /// Stores a new snapshot and moves the generation on, so that every
+    /// thread's next check takes it.
+    fn publish(&self, snapshot: Snapshot) {
+        self.snapshot.store(Arc::new(snapshot));
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     /// The number of `namespace`, or [`UNREGISTERED`] if it has none yet.
@@ -235,7 +314,7 @@ impl Replica {
                 .insert(Arc::from(name), Entry::new(name, Arc::new(switch)));
         }
         snapshot.sync_indices(&registry);
-        self.snapshot.store(Arc::new(snapshot));
+        self.publish(snapshot);
     }
 
     /// Makes the replica equal to `records`, the whole storage as read by a
@@ -333,7 +412,7 @@ impl Replica {
                 }
             }
             snapshot.sync_indices(&registry);
-            self.snapshot.store(Arc::new(snapshot));
+            self.publish(snapshot);
         }
         for (key, previous, current) in events {
             let namespace = split_key(&key).0.to_owned();
