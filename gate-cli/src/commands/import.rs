@@ -1,39 +1,21 @@
-//! `gate import`: validate every switch of a file first, then write them
-//! all ([`apply_import`]) or show what would change (`--dry-run`).
+//! `gate import`: every switch of a file read and checked first (the
+//! core's [`gate::import::read`], all problems at once), then the plan
+//! shown ([`Manager::plan_import`]) and written in one atomic batch
+//! ([`Manager::import`]), or, with `--dry-run`, only shown.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::Read as _;
 use std::path::Path;
 
-use gate::{BatchWrite, Change, Manager, Switch};
+use gate::import::{Planned, Problem};
+use gate::{Manager, Switch};
 use serde_json::Value as Json;
 
-use crate::output::{truncate, Colour, Style};
+use super::diff;
+use crate::output::{Colour, Style};
 use crate::Failure;
 
-/// What importing one switch does.
-#[derive(Debug)]
-pub(crate) enum Step {
-    /// The switch does not exist: register it.
-    Create(Switch),
-    /// The switch exists and differs: update it from `version`.
-    Change {
-        /// The switch as imported, with the version it was read at.
-        switch: Switch,
-        /// The field-level changes (the allow-list is in `added` /
-        /// `removed`).
-        changes: BTreeMap<String, Change>,
-        /// Ids the import adds to the allow-list.
-        added: Vec<String>,
-        /// Ids the import removes from the allow-list.
-        removed: Vec<String>,
-    },
-    /// The switch exists as imported.
-    Unchanged(String),
-}
-
-pub(crate) async fn run(
+pub(super) async fn run(
     m: &Manager,
     file: &Path,
     dry_run: bool,
@@ -42,9 +24,9 @@ pub(crate) async fn run(
 ) -> Result<(), Failure> {
     let text = read(file)?;
     let switches = parse(&text, file)?;
-    let steps = plan(m, switches);
-    show(&steps, style, out);
-    let (create, change, same) = counts(&steps);
+    let plan = m.plan_import(&switches)?;
+    show(&plan, style, out);
+    let (create, change, same) = counts(&plan);
     if dry_run {
         writeln!(
             out,
@@ -53,7 +35,8 @@ pub(crate) async fn run(
         .ok();
         return Ok(());
     }
-    apply_import(m, &steps).await?;
+    // The same plan: nothing runs between planning and this call.
+    m.import(switches).await.map_err(import_failure)?;
     writeln!(
         out,
         "imported: {create} created, {change} changed, {same} unchanged"
@@ -74,13 +57,13 @@ fn read(file: &Path) -> Result<String, Failure> {
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))
 }
 
-/// Every switch of the file, each validated; all problems at once.
+/// Every switch of the file, each checked; all problems at once.
 ///
 /// # Errors
 ///
 /// Malformed JSON, something else than an array of switches, or one
 /// message listing every invalid or repeated switch.
-pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Switch>, Failure> {
+fn parse(text: &str, file: &Path) -> Result<Vec<Switch>, Failure> {
     let shown = file.display();
     let json: Json = serde_json::from_str(text)
         .map_err(|e| Failure::new(format!("{shown} is not valid JSON: {e}; nothing imported")))?;
@@ -89,174 +72,61 @@ pub(crate) fn parse(text: &str, file: &Path) -> Result<Vec<Switch>, Failure> {
             "{shown} must hold a JSON array of switches (as `gate export` writes); nothing imported"
         )));
     };
-    let mut switches = Vec::with_capacity(items.len());
-    let mut problems: Vec<String> = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, item) in items.into_iter().enumerate() {
-        let label = match item.get("name").and_then(Json::as_str) {
-            Some(name) => format!("switch {i} ({name:?})"),
-            None => format!("switch {i}"),
-        };
-        let parsed = serde_json::from_value::<Switch>(item)
-            .map_err(|e| e.to_string())
-            .and_then(|s| s.validate().map(|()| s).map_err(|e| e.to_string()));
-        match parsed {
-            Ok(mut switch) => {
-                if let Some(first) = seen.insert(switch.name.clone(), i) {
-                    problems.push(format!("{label}: repeats switch {first}"));
-                }
-                switch.version = 0;
-                switches.push(switch);
-            }
-            Err(e) => problems.push(format!("{label}: {e}")),
-        }
-    }
-    if problems.is_empty() {
-        Ok(switches)
-    } else {
-        Err(Failure::new(format!(
+    gate::import::read(items).map_err(|problems| {
+        let lines: Vec<String> = problems.iter().map(problem).collect();
+        Failure::new(format!(
             "{shown}: {} invalid; nothing imported:\n  {}",
-            if problems.len() == 1 {
+            if lines.len() == 1 {
                 "1 switch is".to_owned()
             } else {
-                format!("{} switches are", problems.len())
+                format!("{} switches are", lines.len())
             },
-            problems.join("\n  ")
-        )))
+            lines.join("\n  ")
+        ))
+    })
+}
+
+/// `switch 4 ("good"): repeats switch 0`, `switch 2: invalid label: …`.
+fn problem(p: &Problem) -> String {
+    let label = match &p.name {
+        Some(name) => format!("switch {} ({name:?})", p.position),
+        None => format!("switch {}", p.position),
+    };
+    match &p.error {
+        gate::Error::DuplicateName { first, .. } => format!("{label}: repeats switch {first}"),
+        gate::Error::InvalidJson { reason, .. } => format!("{label}: {reason}"),
+        e => format!("{label}: {e}"),
     }
 }
 
-/// What importing `switches` does to each, compared with the store.
-pub(crate) fn plan(m: &Manager, switches: Vec<Switch>) -> Vec<Step> {
-    switches
-        .into_iter()
-        .map(|mut switch| {
-            let Some(current) = m.switch(&switch.name) else {
-                return Step::Create(switch);
-            };
-            switch.version = current.version;
-            if switch == current {
-                return Step::Unchanged(switch.name);
-            }
-            let mut added: Vec<String> = switch
-                .users
-                .iter()
-                .filter(|id| !current.users.contains(id))
-                .map(str::to_owned)
-                .collect();
-            let mut removed: Vec<String> = current
-                .users
-                .iter()
-                .filter(|id| !switch.users.contains(id))
-                .map(str::to_owned)
-                .collect();
-            added.sort();
-            removed.sort();
-            let (mut a, mut b) = (switch.clone(), current);
-            a.users = gate::Users::default();
-            b.users = gate::Users::default();
-            Step::Change {
-                changes: a.changes_from(&b),
-                switch,
-                added,
-                removed,
-            }
-        })
-        .collect()
-}
-
-fn counts(steps: &[Step]) -> (usize, usize, usize) {
+/// How many switches are created, changed and left as they are.
+fn counts(plan: &[Planned]) -> (usize, usize, usize) {
     let mut counts = (0, 0, 0);
-    for step in steps {
+    for step in plan {
         match step {
-            Step::Create(_) => counts.0 += 1,
-            Step::Change { .. } => counts.1 += 1,
-            Step::Unchanged(_) => counts.2 += 1,
+            Planned::Create { .. } => counts.0 += 1,
+            Planned::Update { .. } => counts.1 += 1,
+            _ => counts.2 += 1,
         }
     }
     counts
 }
 
 /// The plan, one switch a line, with the field-level changes below.
-fn show(steps: &[Step], style: Style, out: &mut String) {
-    for step in steps {
-        match step {
-            Step::Create(s) => {
-                writeln!(
-                    out,
-                    "{}  {}",
-                    style.paint(Colour::Green, "create   "),
-                    s.name
-                )
-                .ok();
-            }
-            Step::Change {
-                switch,
-                changes,
-                added,
-                removed,
-            } => {
-                writeln!(
-                    out,
-                    "{}  {}",
-                    style.paint(Colour::Yellow, "change   "),
-                    switch.name
-                )
-                .ok();
-                for (field, change) in changes {
-                    writeln!(
-                        out,
-                        "             {field}: {} → {}",
-                        truncate(&change.previous.to_string(), 60),
-                        truncate(&change.current.to_string(), 60)
-                    )
-                    .ok();
-                }
-                if !added.is_empty() {
-                    writeln!(
-                        out,
-                        "             users: +{}",
-                        truncate(&added.join(", "), 60)
-                    )
-                    .ok();
-                }
-                if !removed.is_empty() {
-                    writeln!(
-                        out,
-                        "             users: -{}",
-                        truncate(&removed.join(", "), 60)
-                    )
-                    .ok();
-                }
-            }
-            Step::Unchanged(name) => {
-                writeln!(out, "{}  {name}", style.paint(Colour::Dim, "unchanged")).ok();
+fn show(plan: &[Planned], style: Style, out: &mut String) {
+    for step in plan {
+        let (colour, verb) = match step {
+            Planned::Create { .. } => (Colour::Green, "create   "),
+            Planned::Update { .. } => (Colour::Yellow, "change   "),
+            _ => (Colour::Dim, "unchanged"),
+        };
+        writeln!(out, "{}  {}", style.paint(colour, verb), step.name()).ok();
+        if let Planned::Update { changes, .. } = step {
+            for part in diff::parts(changes, false, 60) {
+                writeln!(out, "             {part}").ok();
             }
         }
     }
-}
-
-/// Writes the plan in one atomic batch ([`Manager::write_all`]): registers
-/// the new switches and updates the changed ones, each from the version it
-/// was compared with. If any write cannot apply (a switch created or
-/// changed by someone else meanwhile, Redis unreachable), nothing is
-/// written.
-///
-/// # Errors
-///
-/// The storage's error, naming the switch: "nothing was written" (exit
-/// status 1), or, if Redis did not answer the write, "outcome unknown"
-/// with the operation id to check (exit status 3).
-pub(crate) async fn apply_import(m: &Manager, steps: &[Step]) -> Result<(), Failure> {
-    let writes: Vec<BatchWrite> = steps
-        .iter()
-        .filter_map(|step| match step {
-            Step::Create(switch) => Some(BatchWrite::Create(switch.clone())),
-            Step::Change { switch, .. } => Some(BatchWrite::Update(switch.clone())),
-            Step::Unchanged(_) => None,
-        })
-        .collect();
-    m.write_all(writes).await.map(drop).map_err(import_failure)
 }
 
 /// What a failed import says: whether anything was written.
