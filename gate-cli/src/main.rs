@@ -9,7 +9,6 @@
 
 mod cli;
 mod commands;
-mod import;
 mod output;
 mod store;
 

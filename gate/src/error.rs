@@ -84,6 +84,16 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// Two switches of one import have the same name. Nothing was written.
+    #[error("switch {name:?} is given twice in an import (switches {first} and {position}, counted from 0): give each switch once; nothing was written")]
+    DuplicateName {
+        /// The name given twice.
+        name: String,
+        /// Where the first switch of that name is in the import.
+        first: usize,
+        /// Where this one is.
+        position: usize,
+    },
     /// No switch of that name.
     #[error("no switch named {name:?}")]
     NotFound {
@@ -178,10 +188,11 @@ pub enum Error {
 }
 
 impl Error {
-    /// For an error about invalid input, the field it is about: `name`,
-    /// `namespace`, `percentage`, `operator`, `variants`, `argument`,
-    /// `attribute`, or the field of [`Error::Invalid`]
-    /// (`conditions[2].operator`, …). `None` for the other errors.
+    /// For an error about invalid input, the field it is about: `name`
+    /// (also for [`Error::DuplicateName`]), `namespace`, `percentage`,
+    /// `operator`, `variants`, `argument`, `attribute`, or the field of
+    /// [`Error::Invalid`] (`conditions[2].operator`, …). `None` for the
+    /// other errors.
     ///
     /// # Examples
     ///
@@ -192,7 +203,7 @@ impl Error {
     /// ```
     pub fn field(&self) -> Option<&str> {
         Some(match self {
-            Error::EmptyName | Error::InvalidName { .. } => "name",
+            Error::EmptyName | Error::InvalidName { .. } | Error::DuplicateName { .. } => "name",
             Error::InvalidNamespace { .. } => "namespace",
             Error::InvalidPercentage { .. } => "percentage",
             Error::InvalidRange { .. } | Error::InvalidRegex { .. } => "operator",

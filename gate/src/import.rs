@@ -1,16 +1,26 @@
-//! Importing many switches at once: [`Manager::plan_import`] and
-//! [`Manager::import`].
+//! Importing many switches at once, the one planner behind `gate import`
+//! and the admin API's `POST /import`: [`read`] them from JSON (every
+//! problem at once), see what an import would do
+//! ([`Manager::plan_import`]), and do it in one atomic write
+//! ([`Manager::import`]).
 
-use std::collections::BTreeMap;
+use std::collections::hash_map::{Entry, HashMap};
 
 use serde::Serialize;
+use serde_json::Value as Json;
 
+use crate::diff::SwitchDiff;
 use crate::error::Error;
 use crate::manager::Manager;
 use crate::storage::BatchWrite;
-use crate::switch::{Change, Switch};
+use crate::switch::Switch;
 
 /// What an import does (or would do) to one switch.
+///
+/// In JSON: `{"action": "create", "name": ...}`, `{"action": "update",
+/// "name": ..., "changes": ..., "lists": ..., "users": ...}` (the
+/// [`SwitchDiff`]'s JSON form, as in the audit trail) or `{"action":
+/// "unchanged", "name": ...}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -24,8 +34,9 @@ pub enum Planned {
     Update {
         /// The switch's name.
         name: String,
-        /// Field by field, what changes (the allow-list as a whole).
-        changes: BTreeMap<String, Change>,
+        /// What changes, field by field (boxed: the other steps are small).
+        #[serde(flatten)]
+        changes: Box<SwitchDiff>,
     },
     /// The switch exists as imported: nothing is written.
     Unchanged {
@@ -34,24 +45,108 @@ pub enum Planned {
     },
 }
 
+impl Planned {
+    /// The switch's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Planned::Create { name }
+            | Planned::Update { name, .. }
+            | Planned::Unchanged { name } => name,
+        }
+    }
+}
+
+/// What is wrong with one switch of an import.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Problem {
+    /// Where the switch is in the import, counted from 0.
+    pub position: usize,
+    /// Its name, if it has one (an invalid switch may).
+    pub name: Option<String>,
+    /// What is wrong: [`Error::InvalidJson`], the switch's validation
+    /// error (naming the field), or [`Error::DuplicateName`].
+    pub error: Error,
+}
+
+/// Reads the switches of an import, each a JSON value in the form of a
+/// [`Switch`] (as `gate export` and the admin API's `GET /export` write
+/// them; `version` is ignored): each is checked, and no name may be given
+/// twice.
+///
+/// # Errors
+///
+/// Every problem found, in the order of the switches.
+///
+/// # Examples
+///
+/// ```
+/// use gate::Error;
+/// use serde_json::json;
+///
+/// let items = vec![json!({"name": "a"}), json!({"name": "b", "state": "sometimes"}), json!({"name": "a"})];
+/// let problems = gate::import::read(items).unwrap_err();
+/// assert_eq!(problems[0].name.as_deref(), Some("b"));
+/// assert!(matches!(problems[0].error, Error::InvalidJson { .. }));
+/// assert_eq!(problems[1].error, Error::DuplicateName { name: "a".into(), first: 0, position: 2 });
+/// ```
+pub fn read(items: Vec<Json>) -> Result<Vec<Switch>, Vec<Problem>> {
+    let mut switches = Vec::with_capacity(items.len());
+    let mut problems = Vec::new();
+    for (position, item) in items.into_iter().enumerate() {
+        match Switch::from_json(&item.to_string()) {
+            Ok(switch) => switches.push((position, switch)),
+            Err(error) => problems.push(Problem {
+                position,
+                name: item.get("name").and_then(Json::as_str).map(str::to_owned),
+                error,
+            }),
+        }
+    }
+    problems.extend(repeated(switches.iter().map(|(i, s)| (*i, s))));
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| p.position);
+        return Err(problems);
+    }
+    Ok(switches.into_iter().map(|(_, switch)| switch).collect())
+}
+
+/// A problem for each switch named like one before it.
+fn repeated<'a>(switches: impl Iterator<Item = (usize, &'a Switch)>) -> Vec<Problem> {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    switches
+        .filter_map(|(position, switch)| match first.entry(&switch.name) {
+            Entry::Vacant(slot) => {
+                slot.insert(position);
+                None
+            }
+            Entry::Occupied(earlier) => Some(Problem {
+                position,
+                name: Some(switch.name.clone()),
+                error: Error::DuplicateName {
+                    name: switch.name.clone(),
+                    first: *earlier.get(),
+                    position,
+                },
+            }),
+        })
+        .collect()
+}
+
 impl Manager {
     /// What [`import`](Self::import) would do with `switches`, against
     /// this manager's replica. Writes nothing.
     ///
     /// # Errors
     ///
-    /// The first invalid switch's validation error (naming it), or
-    /// [`Error::InvalidJson`] for a name given twice.
+    /// The first invalid switch's validation error (naming the field), or
+    /// [`Error::DuplicateName`] for a name given twice.
     pub fn plan_import(&self, switches: &[Switch]) -> Result<Vec<Planned>, Error> {
-        let mut seen = std::collections::HashSet::new();
         for switch in switches {
             switch.validate()?;
-            if !seen.insert(switch.name.as_str()) {
-                return Err(Error::InvalidJson {
-                    what: "an import".into(),
-                    reason: format!("the switch {:?} is given twice", switch.name),
-                });
-            }
+        }
+        if let Some(problem) = repeated(switches.iter().enumerate()).into_iter().next() {
+            return Err(problem.error);
         }
         Ok(switches
             .iter()
@@ -60,11 +155,14 @@ impl Manager {
                 match self.switch(&switch.name) {
                     None => Planned::Create { name },
                     Some(current) => {
-                        let changes = switch.changes_from(&current);
+                        let changes = SwitchDiff::between(&current, switch);
                         if changes.is_empty() {
                             Planned::Unchanged { name }
                         } else {
-                            Planned::Update { name, changes }
+                            Planned::Update {
+                                name,
+                                changes: Box::new(changes),
+                            }
                         }
                     }
                 }

@@ -1,6 +1,5 @@
 //! Signals: listeners called when switches change or are checked.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -9,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 
 use crate::condition::Condition;
+use crate::diff::SwitchDiff;
 use crate::operator::ConditionError;
-use crate::switch::{Change, Switch};
+use crate::switch::Switch;
 
 type Listener<E> = Arc<dyn Fn(&E) + Send + Sync>;
 
@@ -167,9 +167,32 @@ pub struct SwitchUpdated {
 }
 
 impl SwitchUpdated {
-    /// The fields that changed: name → previous and current value (JSON).
-    pub fn changes(&self) -> BTreeMap<String, Change> {
-        self.current.changes_from(&self.previous)
+    /// What changed, field by field (computed on each call: the
+    /// allow-list's change takes time in the size of the lists).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::sync::{Arc, Mutex};
+    /// use gate::State;
+    ///
+    /// let manager = gate::Manager::in_memory();
+    /// manager.enable("beta").await?;
+    /// let states = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = states.clone();
+    /// manager.signals().switch_updated.connect(move |event| {
+    ///     if let Some(state) = event.changes().state {
+    ///         seen.lock().unwrap().push((state.previous, state.current));
+    ///     }
+    /// });
+    /// manager.enable_for_all("beta").await?;
+    /// assert_eq!(*states.lock().unwrap(), [(State::Selective, State::Global)]);
+    /// # Ok::<_, gate::Error>(())
+    /// # }).unwrap();
+    /// ```
+    pub fn changes(&self) -> SwitchDiff {
+        SwitchDiff::between(&self.previous, &self.current)
     }
 }
 

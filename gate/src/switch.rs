@@ -1,6 +1,5 @@
 //! Switches: the unit that is turned on and off.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -455,34 +454,6 @@ impl Switch {
         }
         None
     }
-
-    /// What changed from `previous` to `self`, field by field (as JSON
-    /// values), as gutter's `switch.changes`.
-    pub fn changes_from(&self, previous: &Switch) -> BTreeMap<String, Change> {
-        let (serde_json::Value::Object(before), serde_json::Value::Object(after)) = (
-            serde_json::to_value(previous).unwrap_or_default(),
-            serde_json::to_value(self).unwrap_or_default(),
-        ) else {
-            return BTreeMap::new();
-        };
-        let mut changes = BTreeMap::new();
-        for key in before.keys().chain(after.keys()) {
-            if key == "version" || changes.contains_key(key) {
-                continue;
-            }
-            let (p, c) = (before.get(key), after.get(key));
-            if p != c {
-                changes.insert(
-                    key.clone(),
-                    Change {
-                        previous: p.cloned().unwrap_or_default(),
-                        current: c.cloned().unwrap_or_default(),
-                    },
-                );
-            }
-        }
-        changes
-    }
 }
 
 /// The JSON form of a switch, validated when turned into a [`Switch`]: a
@@ -549,15 +520,6 @@ impl TryFrom<RawSwitch> for Switch {
         switch.validate()?;
         Ok(switch)
     }
-}
-
-/// One field's change: its previous and current value, as JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Change {
-    /// Before the write (`null` if absent).
-    pub previous: serde_json::Value,
-    /// After the write (`null` if absent).
-    pub current: serde_json::Value,
 }
 
 pub(crate) fn parent_of(name: &str) -> Option<&str> {

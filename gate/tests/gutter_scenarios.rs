@@ -196,11 +196,13 @@ async fn signals_and_change_tracking() {
     let events = updated.events();
     assert_eq!(events.len(), 1);
     let changes = events[0].changes();
-    assert_eq!(changes.keys().collect::<Vec<_>>(), ["label", "state"]);
-    assert_eq!(changes["state"].previous, "disabled");
-    assert_eq!(changes["state"].current, "global");
-    assert_eq!(changes["label"].previous, "Movies");
-    assert_eq!(changes["label"].current, "Films");
+    assert_eq!(changes.fields(), ["label", "state"]);
+    let state = changes.state.unwrap();
+    assert_eq!(state.previous, State::Disabled);
+    assert_eq!(state.current, State::Global);
+    let label = changes.label.unwrap();
+    assert_eq!(label.previous.as_deref(), Some("Movies"));
+    assert_eq!(label.current.as_deref(), Some("Films"));
 
     assert!(manager.active("movies", "443301"));
     manager.disable("movies").await.unwrap();

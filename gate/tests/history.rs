@@ -29,7 +29,7 @@ async fn actors_and_namespaces() {
     let booze = germany.history(Some("booze"), 10).await.unwrap();
     assert_eq!(booze.len(), 1);
     assert_eq!(booze[0].action, Action::Registered);
-    let users = booze[0].users.as_ref().unwrap();
+    let users = booze[0].changes.users.as_ref().unwrap();
     assert_eq!(users.added, ["fritz"]);
     assert!(m.history(Some(""), 1).await.is_err(), "names are validated");
 }
@@ -53,8 +53,8 @@ async fn autocreate_and_the_cap() {
         "the oldest are dropped"
     );
     assert_eq!(
-        all[0].changes["description"].current,
-        (DEFAULT_HISTORY_CAPACITY + 4).to_string()
+        all[0].changes.description.as_ref().unwrap().current,
+        Some((DEFAULT_HISTORY_CAPACITY + 4).to_string())
     );
 }
 
@@ -64,6 +64,7 @@ async fn autocreate_and_the_cap() {
 /// conditions added and removed.
 #[tokio::test]
 async fn conditions_added_one_by_one_keep_the_audit_trail_small() {
+    use gate::diff::ListChange;
     use gate::{Condition, Operator};
     let dir = std::env::temp_dir().join(format!("gate-history-size-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -90,13 +91,16 @@ async fn conditions_added_one_by_one_keep_the_audit_trail_small() {
     );
     // Each entry says which condition came.
     let last = &m.history(Some("grow"), 1).await.unwrap()[0];
-    let conditions = &last.lists["conditions"];
-    assert_eq!(conditions.removed, Vec::<serde_json::Value>::new());
-    assert_eq!(conditions.added.len(), 1);
+    let Some(ListChange::Edited { added, removed }) = &last.changes.conditions else {
+        panic!("{last:?}")
+    };
+    assert_eq!(*removed, Vec::<Condition>::new());
+    assert_eq!(added.len(), 1);
     assert_eq!(
-        serde_json::from_value::<Condition>(conditions.added[0].clone()).unwrap(),
+        added[0],
         Condition::new("User", "age", Operator::more_than(99).unwrap()).unwrap()
     );
-    assert!(!last.changes.contains_key("conditions"));
+    let json = serde_json::to_value(last).unwrap();
+    assert!(json["changes"].get("conditions").is_none());
     std::fs::remove_dir_all(&dir).unwrap();
 }

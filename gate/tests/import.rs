@@ -54,8 +54,11 @@ async fn create_update_unchanged() {
     let Planned::Update { changes, .. } = &plan[1] else {
         panic!("{plan:?}")
     };
-    assert_eq!(changes["state"].current, "disabled");
-    assert_eq!(changes["description"].current, "now");
+    assert_eq!(changes.state.as_ref().unwrap().current, State::Disabled);
+    assert_eq!(
+        changes.description.as_ref().unwrap().current.as_deref(),
+        Some("now")
+    );
     assert_eq!(
         plan[2],
         Planned::Create {
@@ -68,4 +71,41 @@ async fn create_update_unchanged() {
     assert!(!m.active("changed", ()));
     assert!(m.active("created", ()));
     assert_eq!(m.switch("same").unwrap().version, 1);
+}
+
+#[tokio::test]
+async fn a_name_given_twice_is_named_with_both_places() {
+    let m = Manager::in_memory();
+    let twice = vec![Switch::new("a"), Switch::new("b"), Switch::new("a")];
+    let err = m.plan_import(&twice).unwrap_err();
+    assert_eq!(
+        err,
+        Error::DuplicateName {
+            name: "a".into(),
+            first: 0,
+            position: 2
+        }
+    );
+    assert_eq!(err.field(), Some("name"));
+    assert!(m.import(twice).await.is_err());
+    assert!(m.switches().is_empty());
+}
+
+/// An update's step in JSON tells its changes as an audit entry does.
+#[tokio::test]
+async fn the_plan_in_json() {
+    let m = Manager::in_memory();
+    m.allow("beta", "alice").await.unwrap();
+    let plan = m
+        .plan_import(&[Switch::new("beta").state(State::Global).allow("bob")])
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&plan).unwrap(),
+        serde_json::json!([{
+            "action": "update",
+            "name": "beta",
+            "changes": {"state": {"previous": "selective", "current": "global"}},
+            "users": {"added": ["bob"], "added_count": 1, "removed": ["alice"], "removed_count": 1}
+        }])
+    );
 }

@@ -338,17 +338,20 @@ async fn allow_all_is_one_write_and_one_entry() {
     let history = a.history(Some("many"), 10).await.unwrap();
     assert_eq!(history.len(), 2, "one entry per call");
     assert_eq!(history[0].action, Action::Allowed);
-    let users = history[0].users.as_ref().unwrap();
+    let users = history[0].changes.users.as_ref().unwrap();
     assert_eq!(users.added_count, 500, "only the ids it added");
     assert_eq!(history[1].action, Action::Registered);
-    assert_eq!(history[1].users.as_ref().unwrap().added_count, 1000);
+    assert_eq!(history[1].changes.users.as_ref().unwrap().added_count, 1000);
 
     let gone = b.disallow_all("many", &ids).await.unwrap();
     assert_eq!((gone.version, gone.users.len()), (3, 500));
     let history = a.history(Some("many"), 10).await.unwrap();
     assert_eq!(history.len(), 3);
     assert_eq!(history[0].action, Action::Disallowed);
-    assert_eq!(history[0].users.as_ref().unwrap().removed_count, 1000);
+    assert_eq!(
+        history[0].changes.users.as_ref().unwrap().removed_count,
+        1000
+    );
     redis_support::eventually("a sees 500 ids", std::time::Duration::from_secs(5), || {
         a.switch("many").is_some_and(|s| s.users.len() == 500)
     })

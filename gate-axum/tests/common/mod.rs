@@ -1,5 +1,5 @@
 //! A real server on 127.0.0.1:0 and a real HTTP client (hyper-util's
-//! legacy client).
+//! legacy client), and the admin API served with a token.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -7,11 +7,14 @@ use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::Router;
+use gate::Manager;
+use gate_axum::admin::{self, Auth};
 use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
 
 /// A running server and a client for it.
 pub struct Server {
@@ -97,4 +100,57 @@ impl Server {
             None => self.send(Method::GET, path, &[]).await,
         }
     }
+}
+
+/// The token of `api:alice`.
+pub const TOKEN: &str = "s3cret-token";
+
+/// The admin API of `manager` under `/admin/gate`, for the tokens of
+/// alice ([`TOKEN`]) and bob.
+pub async fn start(manager: &Manager) -> Server {
+    let app = Router::new().nest(
+        "/admin/gate",
+        admin::router(
+            manager.clone(),
+            Auth::bearer_tokens([("alice", TOKEN), ("bob", "bobs-token")]),
+        ),
+    );
+    serve(app).await
+}
+
+/// `method /admin/gate{path}` as alice, with `body` (none if null).
+pub async fn call(server: &Server, method: Method, path: &str, body: Value) -> Answer {
+    call_as(server, TOKEN, method, path, body).await
+}
+
+/// `method /admin/gate{path}` with `token`, with `body` (none if null).
+pub async fn call_as(
+    server: &Server,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Value,
+) -> Answer {
+    let auth = format!("Bearer {token}");
+    let body = if body.is_null() {
+        String::new()
+    } else {
+        body.to_string()
+    };
+    server
+        .send_body(
+            method,
+            &format!("/admin/gate{path}"),
+            &[
+                ("authorization", auth.as_bytes()),
+                ("content-type", b"application/json"),
+            ],
+            &body,
+        )
+        .await
+}
+
+/// The answer's body as JSON.
+pub fn json_of(answer: &Answer) -> Value {
+    serde_json::from_str(&answer.body).unwrap_or_else(|e| panic!("{e}: {answer:?}"))
 }

@@ -2,12 +2,25 @@
 //! temporary folder, or the machine's Redis (or `GATE_REDIS_URL`) under a
 //! key prefix of its own, deleted afterwards.
 
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(dead_code, unused_macros, unreachable_pub, missing_docs)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+/// Each named test function, run once on a file store (`file::name`) and
+/// once on Redis (`redis::name`). The test file imports [`Store`].
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod file {
+            $( #[test] fn $name() { super::$name(&super::Store::file(stringify!($name))); } )*
+        }
+        mod redis {
+            $( #[test] fn $name() { super::$name(&super::Store::redis(stringify!($name))); } )*
+        }
+    };
+}
 
 /// The binary under test.
 pub const GATE: &str = env!("CARGO_BIN_EXE_gate");

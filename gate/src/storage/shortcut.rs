@@ -157,7 +157,7 @@ impl Shortcut {
                     .collect();
                 let mut entry = HistoryEntry::allow_list(actor, key, add);
                 entry.version = current.version;
-                entry.users = Some(if add {
+                entry.changes.users = Some(if add {
                     UsersChange::of(&changed, &[])
                 } else {
                     UsersChange::of(&[], &changed)
