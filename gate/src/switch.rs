@@ -564,63 +564,28 @@ pub(crate) fn parent_of(name: &str) -> Option<&str> {
     name.rsplit_once(':').map(|(parent, _)| parent)
 }
 
-/// Checks a switch name: non-empty, at most
+/// Checks a switch name against the rules of `gate-names` (which the
+/// macros check literal names with): non-empty, at most
 /// [`MAX_NAME_LEN`](limits::MAX_NAME_LEN) bytes, no empty `:` segments, no
 /// `.` (which joins namespaces), no control, invisible or bidirectional
 /// characters, no whitespace around a segment.
 pub(crate) fn validate_name(name: &str) -> Result<(), Error> {
-    let invalid = |reason: String| {
-        Err(Error::InvalidName {
+    gate_names::check_name(name).map_err(|e| match e {
+        gate_names::NameError::EmptyName => Error::EmptyName,
+        reason => Error::InvalidName {
             name: name.to_owned(),
-            reason,
-        })
-    };
-    if name.is_empty() {
-        return Err(Error::EmptyName);
-    }
-    if name.len() > limits::MAX_NAME_LEN {
-        return invalid(format!(
-            "{} bytes long, the most is {}",
-            name.len(),
-            limits::MAX_NAME_LEN
-        ));
-    }
-    if name.contains('.') {
-        return invalid("`.` is reserved for namespaces".into());
-    }
-    if name.split(':').any(str::is_empty) {
-        return invalid("`:` separates parent and child, so no part may be empty".into());
-    }
-    for part in name.split(':') {
-        if let Err(reason) = check_text(part, limits::MAX_NAME_LEN, Text::Name) {
-            return invalid(reason);
-        }
-    }
-    Ok(())
+            reason: reason.to_string(),
+        },
+    })
 }
 
 /// Checks a namespace: non-empty, without `.` or `:`, within
 /// [`MAX_NAMESPACE_LEN`](limits::MAX_NAMESPACE_LEN) and the rules of names.
 pub(crate) fn validate_namespace(ns: &str) -> Result<(), Error> {
-    let invalid = |reason: String| {
-        Err(Error::InvalidNamespace {
-            namespace: ns.to_owned(),
-            reason,
-        })
-    };
-    if ns.is_empty() {
-        return invalid("a namespace must not be empty".into());
-    }
-    if ns.contains('.') {
-        return invalid("`.` joins nested namespaces; call namespaced once per level".into());
-    }
-    if ns.contains(':') {
-        return invalid("`:` separates switch names".into());
-    }
-    match check_text(ns, limits::MAX_NAMESPACE_LEN, Text::Name) {
-        Ok(()) => Ok(()),
-        Err(reason) => invalid(reason),
-    }
+    gate_names::check_namespace(ns).map_err(|reason| Error::InvalidNamespace {
+        namespace: ns.to_owned(),
+        reason: reason.to_string(),
+    })
 }
 
 #[cfg(test)]
