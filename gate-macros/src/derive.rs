@@ -20,7 +20,9 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
 
-use crate::attr::{self, ContainerAttrs, Errors, FieldAttrs};
+use crate::attr::{ContainerAttrs, FieldAttrs};
+use crate::errors::Errors;
+use crate::tokens;
 
 const NAMED_FIELDS: &str =
     "#[derive(Arguments)] needs a struct with named fields (its attributes are named after them)";
@@ -28,7 +30,7 @@ const NAMED_FIELDS: &str =
 pub(crate) fn expand(input: DeriveInput) -> TokenStream {
     let errors = Errors::new();
     let container = ContainerAttrs::from_attrs(&errors, &input.attrs);
-    let private = attr::private(container.krate.as_ref());
+    let private = tokens::private(container.krate.as_ref());
     let name = &input.ident;
     let kind = container
         .kind
@@ -216,7 +218,7 @@ fn methods(
 /// name after it, the conversion's argument covers `name: Type`, where
 /// rustc reports an unsupported type.
 fn receiver(ty: &Type) -> TokenStream {
-    let (_, last) = attr::first_last(ty);
+    let (_, last) = tokens::first_last(ty);
     quote_spanned!(last=> &self.)
 }
 

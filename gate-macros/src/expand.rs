@@ -19,8 +19,10 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, ReturnType, Type};
 
-use crate::attr::{self, Errors, GateArgs, InputsOption};
+use crate::attr::{self, GateArgs, InputsOption};
+use crate::errors::Errors;
 use crate::item::FnItem;
+use crate::tokens;
 
 /// What a guarded function returns when its switch is off.
 enum Off<'a> {
@@ -72,7 +74,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The statement put in front of the body.
 fn guard(errors: &Errors, item: &FnItem, args: &GateArgs) -> Option<TokenStream> {
-    let private = attr::private(args.krate.as_ref());
+    let private = tokens::private(args.krate.as_ref());
     if let Some(constness) = &item.sig.constness {
         errors.error(
             constness,
@@ -92,11 +94,11 @@ fn guard(errors: &Errors, item: &FnItem, args: &GateArgs) -> Option<TokenStream>
         Off::Unit => quote!(return;),
         Off::Result(ty) => {
             // Reported over the error type when it lacks From<Inactive>.
-            let range = attr::first_last(error_type(ty));
+            let range = tokens::first_last(error_type(ty));
             let inactive =
-                attr::call_over(quote!(#private::Inactive::new), quote!(#feature), range);
-            let into = attr::call_over(quote!(::core::convert::Into::into), inactive, range);
-            let err = attr::respan(quote!(#private::Err), range.0);
+                tokens::call_over(quote!(#private::Inactive::new), quote!(#feature), range);
+            let into = tokens::call_over(quote!(::core::convert::Into::into), inactive, range);
+            let err = tokens::respan(quote!(#private::Err), range.0);
             quote_spanned!(range.0=> return #err(#into);)
         }
         Off::Option(ty) => quote_spanned!(ty.span()=> return #private::None;),
@@ -168,7 +170,7 @@ fn off_value<'a>(errors: &Errors, item: &'a FnItem, args: &'a GateArgs) -> Optio
         },
         _ => {}
     }
-    let shown = attr::show(ty);
+    let shown = tokens::show(ty);
     let message = if item.sig.asyncness.is_none() && returns_future(ty) {
         "#[gate(...)] checks an `async fn` when it is first polled, but this function returns a future: write it as an `async fn`, or add `otherwise = ...` (the value returned when the feature is off) to check when it is called".to_owned()
     } else {
