@@ -12,8 +12,8 @@
 //! ```
 //!
 //! Each field's conversion is spanned on the field's type, so an
-//! unsupported type is reported by rustc at that type (with the message
-//! `gate::ToValue` carries).
+//! unsupported type is reported by rustc at that type, with the message of
+//! gate's support trait (`__private::AttributeField`, over `gate::ToValue`).
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
@@ -148,7 +148,7 @@ fn methods(
                     bounds.push(syn::parse_quote_spanned!(ty.span()=> #ty: #private::ToIdentity));
                 }
                 let receiver = receiver(ty);
-                let get = quote!(#private::ToIdentity::to_identity(#receiver #ident));
+                let get = quote!(#private::IdentityField::identity_field(#receiver #ident));
                 identity = Some((ident, get));
             }
             continue;
@@ -176,7 +176,7 @@ fn methods(
                     bounds.push(syn::parse_quote_spanned!(ty.span()=> #ty: #private::ToValue));
                 }
                 let receiver = receiver(ty);
-                quote!(#private::ToValue::to_value(#receiver #ident))
+                quote!(#private::AttributeField::attribute_field(#receiver #ident))
             }
         };
         let lit = LitStr::new(&name, name_span);
