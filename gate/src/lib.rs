@@ -31,7 +31,8 @@ mod arguments;
 mod autocreate;
 mod bucket;
 mod condition;
-mod conformance;
+#[doc(hidden)]
+pub mod conformance;
 mod context;
 mod error;
 pub mod explain;

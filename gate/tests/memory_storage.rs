@@ -1,7 +1,4 @@
-//! The in-memory storage follows the storage conformance suite.
+//! The in-memory storage follows the storage conformance suite, one test
+//! per rule.
 
-#[tokio::test]
-async fn memory_storage_conformance() {
-    gate::testing::conformance(&gate::MemoryStorage::new(), "").await;
-    gate::testing::conformance(&gate::MemoryStorage::new(), "ns").await;
-}
+gate::conformance_tests!(conformance, |_rule| async { gate::MemoryStorage::new() });
