@@ -41,6 +41,7 @@ pub mod import;
 mod json_input;
 pub mod limits;
 mod manager;
+mod names;
 mod operator;
 pub mod recovery;
 pub mod signals;

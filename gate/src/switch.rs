@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::condition::{Condition, RawCondition};
 use crate::error::Error;
 use crate::limits::{self, check_text, Text};
+pub(crate) use crate::names::{validate_name, validate_namespace};
 
 /// The state of a switch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -562,30 +563,6 @@ pub struct Change {
 
 pub(crate) fn parent_of(name: &str) -> Option<&str> {
     name.rsplit_once(':').map(|(parent, _)| parent)
-}
-
-/// Checks a switch name against the rules of `gate-names` (which the
-/// macros check literal names with): non-empty, at most
-/// [`MAX_NAME_LEN`](limits::MAX_NAME_LEN) bytes, no empty `:` segments, no
-/// `.` (which joins namespaces), no control, invisible or bidirectional
-/// characters, no whitespace around a segment.
-pub(crate) fn validate_name(name: &str) -> Result<(), Error> {
-    gate_names::check_name(name).map_err(|e| match e {
-        gate_names::NameError::EmptyName => Error::EmptyName,
-        reason => Error::InvalidName {
-            name: name.to_owned(),
-            reason: reason.to_string(),
-        },
-    })
-}
-
-/// Checks a namespace: non-empty, without `.` or `:`, within
-/// [`MAX_NAMESPACE_LEN`](limits::MAX_NAMESPACE_LEN) and the rules of names.
-pub(crate) fn validate_namespace(ns: &str) -> Result<(), Error> {
-    gate_names::check_namespace(ns).map_err(|reason| Error::InvalidNamespace {
-        namespace: ns.to_owned(),
-        reason: reason.to_string(),
-    })
 }
 
 #[cfg(test)]
