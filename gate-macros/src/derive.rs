@@ -12,15 +12,17 @@
 //! ```
 //!
 //! Each field's conversion is spanned on the field's type, so an
-//! unsupported type is reported by rustc at that type (with the message
-//! `gate::ToValue` carries).
+//! unsupported type is reported by rustc at that type, with the message of
+//! gate's support trait (`__private::AttributeField`, over `gate::ToValue`).
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, LitStr, Type};
 
-use crate::attr::{self, ContainerAttrs, Errors, FieldAttrs};
+use crate::attr::{ContainerAttrs, FieldAttrs};
+use crate::errors::Errors;
+use crate::tokens;
 
 const NAMED_FIELDS: &str =
     "#[derive(Arguments)] needs a struct with named fields (its attributes are named after them)";
@@ -28,7 +30,7 @@ const NAMED_FIELDS: &str =
 pub(crate) fn expand(input: DeriveInput) -> TokenStream {
     let errors = Errors::new();
     let container = ContainerAttrs::from_attrs(&errors, &input.attrs);
-    let private = attr::private(container.krate.as_ref());
+    let private = tokens::private(container.krate.as_ref());
     let name = &input.ident;
     let kind = container
         .kind
@@ -146,7 +148,7 @@ fn methods(
                     bounds.push(syn::parse_quote_spanned!(ty.span()=> #ty: #private::ToIdentity));
                 }
                 let receiver = receiver(ty);
-                let get = quote!(#private::ToIdentity::to_identity(#receiver #ident));
+                let get = quote!(#private::IdentityField::identity_field(#receiver #ident));
                 identity = Some((ident, get));
             }
             continue;
@@ -174,7 +176,7 @@ fn methods(
                     bounds.push(syn::parse_quote_spanned!(ty.span()=> #ty: #private::ToValue));
                 }
                 let receiver = receiver(ty);
-                quote!(#private::ToValue::to_value(#receiver #ident))
+                quote!(#private::AttributeField::attribute_field(#receiver #ident))
             }
         };
         let lit = LitStr::new(&name, name_span);
@@ -216,7 +218,7 @@ fn methods(
 /// name after it, the conversion's argument covers `name: Type`, where
 /// rustc reports an unsupported type.
 fn receiver(ty: &Type) -> TokenStream {
-    let (_, last) = attr::first_last(ty);
+    let (_, last) = tokens::first_last(ty);
     quote_spanned!(last=> &self.)
 }
 

@@ -14,13 +14,15 @@
 //! so it runs when the future is first polled, inside whatever
 //! `gate::scope` polls it.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Expr, ReturnType, Type};
+use syn::{Expr, Ident, ReturnType, Type};
 
-use crate::attr::{self, Errors, GateArgs, InputsOption};
+use crate::attr::{self, GateArgs, InputsOption};
+use crate::errors::Errors;
 use crate::item::FnItem;
+use crate::tokens;
 
 /// What a guarded function returns when its switch is off.
 enum Off<'a> {
@@ -72,7 +74,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The statement put in front of the body.
 fn guard(errors: &Errors, item: &FnItem, args: &GateArgs) -> Option<TokenStream> {
-    let private = attr::private(args.krate.as_ref());
+    let private = tokens::private(args.krate.as_ref());
     if let Some(constness) = &item.sig.constness {
         errors.error(
             constness,
@@ -81,9 +83,12 @@ fn guard(errors: &Errors, item: &FnItem, args: &GateArgs) -> Option<TokenStream>
     }
 
     let off = off_value(errors, item, args);
-    let inputs = inputs(errors, item, args);
+    let valid_inputs = check_inputs(errors, item, args);
     let feature = args.feature.as_ref()?;
 
+    // The manager is bound with its type written out, so a wrong one is a
+    // plain type mismatch at the user's expression.
+    let manager_var = Ident::new("__gate_manager", Span::mixed_site());
     let manager = match &args.manager {
         Some(expr) => quote_spanned!(expr.span()=> &(#expr)),
         None => quote!(#private::default()),
@@ -92,28 +97,49 @@ fn guard(errors: &Errors, item: &FnItem, args: &GateArgs) -> Option<TokenStream>
         Off::Unit => quote!(return;),
         Off::Result(ty) => {
             // Reported over the error type when it lacks From<Inactive>.
-            let range = attr::first_last(error_type(ty));
+            let range = tokens::first_last(error_type(ty));
             let inactive =
-                attr::call_over(quote!(#private::Inactive::new), quote!(#feature), range);
-            let into = attr::call_over(quote!(::core::convert::Into::into), inactive, range);
-            let err = attr::respan(quote!(#private::Err), range.0);
-            quote_spanned!(range.0=> return #err(#into);)
+                tokens::call_over(quote!(#private::Inactive::new), quote!(#feature), range);
+            let error = tokens::call_over(
+                quote!(#private::FromInactive::from_inactive),
+                inactive,
+                range,
+            );
+            let err = tokens::respan(quote!(#private::Err), range.0);
+            quote_spanned!(range.0=> return #err(#error);)
         }
         Off::Option(ty) => quote_spanned!(ty.span()=> return #private::None;),
         Off::Otherwise(expr) => quote_spanned!(expr.span()=> return #expr;),
     };
-    let inputs = inputs?;
+    valid_inputs?;
+    // The inputs go through gate's support traits, which report a
+    // parameter that is not an input at the parameter, in gate's words.
+    let active = match &args.inputs {
+        None => quote!(#private::Manager::active(#manager_var, #feature, ())),
+        Some(InputsOption::One(ident)) => {
+            let input = quote_spanned!(ident.span()=> &#ident);
+            let call = tokens::respan(quote!(#private::Input::active_for), ident.span());
+            quote!(#call(#input, #manager_var, #feature))
+        }
+        Some(InputsOption::Many(idents)) => {
+            let refs = idents.iter().map(|i| quote_spanned!(i.span()=> &#i));
+            quote!(#private::InputList::active_for((#(#refs,)*), #manager_var, #feature))
+        }
+    };
     Some(quote! {
-        if !#private::Manager::active(#manager, #feature, #inputs) {
+        if !{
+            let #manager_var: &#private::Manager = #manager;
+            #active
+        } {
             #off
         }
     })
 }
 
-/// The inputs of the check: `()` (the context only), `&arg` or a tuple.
-fn inputs(errors: &Errors, item: &FnItem, args: &GateArgs) -> Option<TokenStream> {
+/// Checks that `arg` / `args` name parameters of the function.
+fn check_inputs(errors: &Errors, item: &FnItem, args: &GateArgs) -> Option<()> {
     let idents = match &args.inputs {
-        None => return Some(quote!(())),
+        None => return Some(()),
         Some(InputsOption::One(ident)) => std::slice::from_ref(ident),
         Some(InputsOption::Many(idents)) => idents.as_slice(),
     };
@@ -137,16 +163,7 @@ fn inputs(errors: &Errors, item: &FnItem, args: &GateArgs) -> Option<TokenStream
             errors.error(ident, message);
         }
     }
-    if !ok {
-        return None;
-    }
-    Some(match &args.inputs {
-        Some(InputsOption::One(ident)) => quote_spanned!(ident.span()=> &#ident),
-        _ => {
-            let refs = idents.iter().map(|i| quote_spanned!(i.span()=> &#i));
-            quote!((#(#refs,)*))
-        }
-    })
+    ok.then_some(())
 }
 
 /// What to return when off; an error if the return type has no default
@@ -168,7 +185,7 @@ fn off_value<'a>(errors: &Errors, item: &'a FnItem, args: &'a GateArgs) -> Optio
         },
         _ => {}
     }
-    let shown = attr::show(ty);
+    let shown = tokens::show(ty);
     let message = if item.sig.asyncness.is_none() && returns_future(ty) {
         "#[gate(...)] checks an `async fn` when it is first polled, but this function returns a future: write it as an `async fn`, or add `otherwise = ...` (the value returned when the feature is off) to check when it is called".to_owned()
     } else {

@@ -6,10 +6,13 @@
 //! with the exactly pinned `gate-macros` version.
 
 mod attr;
+mod check;
 mod derive;
+mod errors;
 mod expand;
 mod item;
 mod testing;
+mod tokens;
 
 use proc_macro::TokenStream;
 

@@ -12,8 +12,10 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::Ident;
 
-use crate::attr::{self, Errors, SwitchesArgs};
+use crate::attr::{self, SwitchesArgs};
+use crate::errors::Errors;
 use crate::item::FnItem;
+use crate::tokens;
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn = match FnItem::parse_or_fallback(
@@ -39,7 +41,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn prelude(args: &SwitchesArgs) -> TokenStream {
-    let private = attr::private(args.krate.as_ref());
+    let private = tokens::private(args.krate.as_ref());
     // Names the body cannot see (local variables resolve at the macro).
     let manager_var = Ident::new("__gate_manager", Span::mixed_site());
     let guards_var = Ident::new("__gate_overrides", Span::mixed_site());

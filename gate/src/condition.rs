@@ -39,16 +39,18 @@ impl TryFrom<String> for Argument {
 }
 
 /// An input kind: not empty, not starting with `@` (reserved), within
-/// [`MAX_KIND_LEN`](limits::MAX_KIND_LEN) and the rules of names.
+/// [`MAX_KIND_LEN`](limits::MAX_KIND_LEN) and the rules of names (those of
+/// `gate-names`, which `#[derive(Arguments)]` checks kinds with too).
 fn check_kind(kind: &str) -> Result<(), Error> {
-    if kind.is_empty() || kind.starts_with('@') {
-        return Err(Error::InvalidArgument {
+    use gate_names::NameError;
+    gate_names::check_kind(kind).map_err(|e| match e {
+        NameError::EmptyKind | NameError::ReservedKind => Error::InvalidArgument {
             argument: kind.to_owned(),
-        });
-    }
-    check_text(kind, limits::MAX_KIND_LEN, Text::Name).map_err(|reason| Error::Invalid {
-        field: "argument".into(),
-        reason: format!("input kind {kind:?}: {reason}"),
+        },
+        reason => Error::Invalid {
+            field: "argument".into(),
+            reason: format!("input kind {kind:?}: {reason}"),
+        },
     })
 }
 

@@ -31,7 +31,8 @@ mod arguments;
 mod autocreate;
 mod bucket;
 mod condition;
-mod conformance;
+#[doc(hidden)]
+pub mod conformance;
 mod context;
 pub mod diff;
 mod error;
@@ -42,6 +43,7 @@ pub mod import;
 mod json_input;
 pub mod limits;
 mod manager;
+mod names;
 mod operator;
 pub mod recovery;
 mod replica;
@@ -71,6 +73,12 @@ pub use value::{Identity, ToIdentity, ToValue, Value};
 pub use gate_macros::{gate, with_switches, Arguments};
 
 /// Support for the macros' generated code; not a public API.
+///
+/// The generated code goes through the traits below rather than gate's
+/// public ones, so that a mistake is reported with gate's own message and
+/// without rustc's list of the types that do implement the trait (which
+/// changes with every impl and every compiler): each has one blanket impl,
+/// marked `do_not_recommend`, over the public trait.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::testing::{override_switch, OverrideGuard};
@@ -78,18 +86,20 @@ pub mod __private {
     pub use std::option::Option::{self, None, Some};
     pub use std::result::Result::{self, Err, Ok};
 
-    use crate::Value as V;
+    use crate::{Inputs, Value as V};
 
     /// What a `#[gate(with = path)]` function may return: a value, or an
     /// `Option` of one (`None` = the attribute is missing).
     #[diagnostic::on_unimplemented(
-        message = "a `#[gate(with = ...)]` function must return a value convertible into `gate::Value`, or an `Option` of one; found `{Self}`"
+        message = "a `#[gate(with = ...)]` function must return a value convertible into `gate::Value`, or an `Option` of one; found `{Self}`",
+        label = "returns `{Self}`"
     )]
     pub trait IntoAttribute<'a> {
         /// The attribute's value.
         fn into_attribute(self) -> Option<V<'a>>;
     }
 
+    #[diagnostic::do_not_recommend]
     impl<'a, T: Into<V<'a>>> IntoAttribute<'a> for T {
         #[inline]
         fn into_attribute(self) -> Option<V<'a>> {
@@ -97,10 +107,110 @@ pub mod __private {
         }
     }
 
+    #[diagnostic::do_not_recommend]
     impl<'a, T: Into<V<'a>>> IntoAttribute<'a> for Option<T> {
         #[inline]
         fn into_attribute(self) -> Option<V<'a>> {
             self.map(Into::into)
+        }
+    }
+
+    /// A field of `#[derive(Arguments)]` read as an attribute.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be an attribute of an input: it does not implement `gate::ToValue`",
+        label = "unsupported attribute type `{Self}`",
+        note = "#[derive(Arguments)] supports bool, integers, f32/f64, String, &str, Cow<str>, Option of those, and types implementing `gate::ToValue`",
+        note = "mark the field #[gate(skip)], compute it with #[gate(with = path::to::fn)], or implement `gate::ToValue` for the type"
+    )]
+    pub trait AttributeField {
+        /// The field as an attribute.
+        fn attribute_field(&self) -> Option<V<'_>>;
+    }
+
+    #[diagnostic::do_not_recommend]
+    impl<T: ToValue + ?Sized> AttributeField for T {
+        #[inline]
+        fn attribute_field(&self) -> Option<V<'_>> {
+            self.to_value()
+        }
+    }
+
+    /// The `#[gate(id)]` field of `#[derive(Arguments)]`.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be the identity of an input: it does not implement `gate::ToIdentity`",
+        label = "unsupported identity type `{Self}`",
+        note = "an identity is an integer, String, &str, Cow<str> or an Option of those; or implement `gate::ToIdentity` for the type"
+    )]
+    pub trait IdentityField {
+        /// The field as an identity.
+        fn identity_field(&self) -> Option<Identity<'_>>;
+    }
+
+    #[diagnostic::do_not_recommend]
+    impl<T: ToIdentity + ?Sized> IdentityField for T {
+        #[inline]
+        fn identity_field(&self) -> Option<Identity<'_>> {
+            self.to_identity()
+        }
+    }
+
+    /// The parameter of `#[gate("...", arg = x)]`, checked against a
+    /// switch.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be the input of a check: it does not implement `gate::Arguments`",
+        label = "not an input",
+        note = "an input implements `gate::Arguments` (usually with #[derive(gate::Arguments)]): a derived struct, a plain id (a string or an integer), `gate::JsonInput`"
+    )]
+    pub trait Input {
+        /// `manager.active(name, self)`.
+        fn active_for(&self, manager: &Manager, name: &str) -> bool;
+    }
+
+    #[diagnostic::do_not_recommend]
+    impl<T: Arguments + ?Sized> Input for T {
+        #[inline]
+        fn active_for(&self, manager: &Manager, name: &str) -> bool {
+            manager.active(name, self)
+        }
+    }
+
+    /// The parameters of `#[gate("...", args(a, b))]`, as a tuple of
+    /// references, checked against a switch.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be the inputs of a check: each of `args(...)` must implement `gate::Arguments`",
+        label = "not inputs",
+        note = "an input implements `gate::Arguments` (usually with #[derive(gate::Arguments)]): a derived struct, a plain id (a string or an integer), `gate::JsonInput`"
+    )]
+    pub trait InputList {
+        /// `manager.active(name, self)`.
+        fn active_for(self, manager: &Manager, name: &str) -> bool;
+    }
+
+    #[diagnostic::do_not_recommend]
+    impl<T: Inputs> InputList for T {
+        #[inline]
+        fn active_for(self, manager: &Manager, name: &str) -> bool {
+            manager.active(name, self)
+        }
+    }
+
+    /// The error type of a `#[gate]` function returning a `Result`, made
+    /// from the switch's `Inactive` when it is off.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be the error of a #[gate] function: it does not implement `From<gate::Inactive>`",
+        label = "returned as `Err(..)` when the switch is off",
+        note = "implement `From<gate::Inactive>` for `{Self}`, or give `otherwise = ...`: the value to return when the switch is off"
+    )]
+    pub trait FromInactive: Sized {
+        /// The error for a switch that is off.
+        fn from_inactive(off: Inactive) -> Self;
+    }
+
+    #[diagnostic::do_not_recommend]
+    impl<E: From<Inactive>> FromInactive for E {
+        #[inline]
+        fn from_inactive(off: Inactive) -> E {
+            E::from(off)
         }
     }
 }

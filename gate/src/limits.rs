@@ -17,9 +17,9 @@
 //! ```
 
 /// The longest switch name (the whole `parent:child` path).
-pub const MAX_NAME_LEN: usize = 200;
+pub const MAX_NAME_LEN: usize = gate_names::MAX_NAME_LEN;
 /// The longest namespace.
-pub const MAX_NAMESPACE_LEN: usize = 200;
+pub const MAX_NAMESPACE_LEN: usize = gate_names::MAX_NAMESPACE_LEN;
 /// The longest label.
 pub const MAX_LABEL_LEN: usize = 200;
 /// The longest description.
@@ -33,7 +33,7 @@ pub const MAX_VARIANTS: usize = 100;
 /// The longest variant name.
 pub const MAX_VARIANT_NAME_LEN: usize = 200;
 /// The longest input kind of a condition (`User`).
-pub const MAX_KIND_LEN: usize = 200;
+pub const MAX_KIND_LEN: usize = gate_names::MAX_KIND_LEN;
 /// The longest attribute name of a condition (`age`).
 pub const MAX_ATTRIBUTE_LEN: usize = 200;
 /// The longest string an operator compares with (`equals "fr"`, …).
@@ -54,62 +54,12 @@ pub const MAX_PATTERN_BYTES: usize = 1024 * 1024;
 /// together, once compiled.
 pub const MAX_SWITCH_PATTERN_BYTES: usize = 4 * 1024 * 1024;
 
-/// What kind of text a check is about.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Text {
-    /// A name, kind or attribute: no control, zero-width or bidirectional
-    /// formatting character, no leading or trailing whitespace.
-    Name,
-    /// A label or salt: one line, no bidirectional formatting character.
-    Line,
-    /// A description: lines (newline and tab allowed), no bidirectional
-    /// formatting character.
-    Lines,
-}
-
-/// Zero-width and invisible formatting characters, which make two
-/// different names look the same.
-fn is_zero_width(c: char) -> bool {
-    matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
-}
-
-/// Bidirectional formatting characters, which make text display in
-/// another order than it is stored in.
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
+/// What kind of text a check is about (the rules live in `gate-names`,
+/// which the macros check names with too).
+pub(crate) use gate_names::Text;
 
 /// Checks `text` against the rules of its kind and `max` bytes; the error
 /// says what is wrong.
 pub(crate) fn check_text(text: &str, max: usize, kind: Text) -> Result<(), String> {
-    if text.len() > max {
-        return Err(format!("{} bytes long, the most is {max}", text.len()));
-    }
-    for c in text.chars() {
-        let control = match kind {
-            Text::Name | Text::Line => c.is_control(),
-            Text::Lines => c.is_control() && c != '\n' && c != '\t' && c != '\r',
-        };
-        if control {
-            return Err(format!("control character {c:?} is not allowed"));
-        }
-        if is_bidi_control(c) {
-            return Err(format!(
-                "bidirectional formatting character U+{:04X} is not allowed",
-                u32::from(c)
-            ));
-        }
-        if kind == Text::Name && is_zero_width(c) {
-            return Err(format!(
-                "invisible character U+{:04X} is not allowed",
-                u32::from(c)
-            ));
-        }
-    }
-    if kind == Text::Name
-        && (text.starts_with(char::is_whitespace) || text.ends_with(char::is_whitespace))
-    {
-        return Err("leading or trailing whitespace is not allowed".into());
-    }
-    Ok(())
+    gate_names::check_text(text, max, kind).map_err(|e| e.to_string())
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::condition::{Condition, RawCondition};
 use crate::error::Error;
 use crate::limits::{self, check_text, Text};
+pub(crate) use crate::names::{validate_name, validate_namespace};
 
 /// The state of a switch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -524,65 +525,6 @@ impl TryFrom<RawSwitch> for Switch {
 
 pub(crate) fn parent_of(name: &str) -> Option<&str> {
     name.rsplit_once(':').map(|(parent, _)| parent)
-}
-
-/// Checks a switch name: non-empty, at most
-/// [`MAX_NAME_LEN`](limits::MAX_NAME_LEN) bytes, no empty `:` segments, no
-/// `.` (which joins namespaces), no control, invisible or bidirectional
-/// characters, no whitespace around a segment.
-pub(crate) fn validate_name(name: &str) -> Result<(), Error> {
-    let invalid = |reason: String| {
-        Err(Error::InvalidName {
-            name: name.to_owned(),
-            reason,
-        })
-    };
-    if name.is_empty() {
-        return Err(Error::EmptyName);
-    }
-    if name.len() > limits::MAX_NAME_LEN {
-        return invalid(format!(
-            "{} bytes long, the most is {}",
-            name.len(),
-            limits::MAX_NAME_LEN
-        ));
-    }
-    if name.contains('.') {
-        return invalid("`.` is reserved for namespaces".into());
-    }
-    if name.split(':').any(str::is_empty) {
-        return invalid("`:` separates parent and child, so no part may be empty".into());
-    }
-    for part in name.split(':') {
-        if let Err(reason) = check_text(part, limits::MAX_NAME_LEN, Text::Name) {
-            return invalid(reason);
-        }
-    }
-    Ok(())
-}
-
-/// Checks a namespace: non-empty, without `.` or `:`, within
-/// [`MAX_NAMESPACE_LEN`](limits::MAX_NAMESPACE_LEN) and the rules of names.
-pub(crate) fn validate_namespace(ns: &str) -> Result<(), Error> {
-    let invalid = |reason: String| {
-        Err(Error::InvalidNamespace {
-            namespace: ns.to_owned(),
-            reason,
-        })
-    };
-    if ns.is_empty() {
-        return invalid("a namespace must not be empty".into());
-    }
-    if ns.contains('.') {
-        return invalid("`.` joins nested namespaces; call namespaced once per level".into());
-    }
-    if ns.contains(':') {
-        return invalid("`:` separates switch names".into());
-    }
-    match check_text(ns, limits::MAX_NAMESPACE_LEN, Text::Name) {
-        Ok(()) => Ok(()),
-        Err(reason) => invalid(reason),
-    }
 }
 
 #[cfg(test)]

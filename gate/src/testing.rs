@@ -70,7 +70,7 @@ pub fn override_switch(manager: &Manager, name: &str, active: bool) -> OverrideG
     }
 }
 
-pub use crate::conformance::conformance;
+pub use crate::conformance::{conformance, StorageFixture};
 
 /// A listener that records every event of a signal, for assertions.
 ///

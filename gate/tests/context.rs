@@ -1,7 +1,11 @@
 //! The current-input context: task scopes (`gate::scope`) and thread scopes
 //! (`gate::scope_sync`) stack in the order they were entered, whichever
-//! kind encloses the other (issue 9, item 6).
+//! kind encloses the other (issue 9, item 6); context inputs are judged
+//! before a check's own, and `active_exclusive` ignores them.
 
+mod common;
+
+use common::{adult, request, secure, selective, user, Request};
 use gate::Manager;
 
 /// The identities of the current context, outermost first.
@@ -95,4 +99,66 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
             return out;
         }
     }
+}
+
+#[tokio::test]
+async fn context_inputs_come_first_and_exclusive_ignores_them() {
+    let manager = Manager::in_memory();
+    manager.allow("beta", "alice").await.unwrap();
+    assert!(!manager.active("beta", ()));
+    gate::scope("alice", async {
+        assert!(manager.active("beta", ()));
+        assert!(manager.active("beta", "bob"), "context + local");
+        assert!(!manager.active_exclusive("beta", "bob"));
+        tokio::task::yield_now().await;
+        assert!(manager.active("beta", ()), "across .await");
+        // Nested scopes stack.
+        gate::scope("bob", async {
+            assert_eq!(gate::Context::current().len(), 2);
+            assert!(manager.active("beta", ()));
+        })
+        .await;
+        // A spawned task does not inherit the context…
+        let m = manager.clone();
+        let spawned = tokio::spawn(async move { m.active("beta", ()) });
+        assert!(!spawned.await.unwrap());
+        // …unless it is carried.
+        let m = manager.clone();
+        let carried =
+            tokio::spawn(gate::Context::current().run(async move { m.active("beta", ()) }));
+        assert!(carried.await.unwrap());
+    })
+    .await;
+    assert!(!manager.active("beta", ()));
+
+    // The synchronous form.
+    let on = gate::scope_sync("alice", || manager.active("beta", ()));
+    assert!(on);
+    assert!(!manager.active("beta", ()));
+    gate::scope_sync("bob", || {
+        gate::scope_sync("alice", || assert!(manager.active("beta", ())));
+        assert!(!manager.active("beta", ()), "the inner scope ended");
+    });
+}
+
+#[tokio::test]
+async fn context_inputs_of_several_kinds_are_judged() {
+    let manager = Manager::in_memory();
+    selective(&manager, "c", true, vec![adult(), secure()]).await;
+    let on = gate::scope((user(1, 30), request("1.1.1.1")), async {
+        manager.active("c", ())
+    })
+    .await;
+    assert!(on);
+    let off = gate::scope(user(1, 30), async {
+        manager.active(
+            "c",
+            Request {
+                secure: false,
+                ..request("1.1.1.1")
+            },
+        )
+    })
+    .await;
+    assert!(!off);
 }

@@ -41,6 +41,16 @@ fn manager(path: &PathBuf) -> Manager {
         .build()
 }
 
+// The storage conformance suite, one test per rule, each in a folder of
+// its own.
+gate::conformance_tests!(conformance, |rule| async move {
+    let dir = Dir::new(&format!("conformance-{rule}"));
+    let storage = FileStorage::open(dir.file()).unwrap();
+    (storage, dir)
+});
+
+/// The whole suite in order on one file (as `gate::testing::conformance`
+/// runs it for a user's storage) leaves no temporary file behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn storage_conformance() {
     let dir = Dir::new("conformance");

@@ -22,18 +22,18 @@ async fn manager(url: &str, prefix: &Prefix) -> Manager {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn storage_conformance() {
+// The storage conformance suite, one test per rule, each under a key
+// prefix of its own (deleted when the test ends).
+gate::conformance_tests!(conformance, |rule| async move {
     let url = shared_url().await;
-    let prefix = Prefix::new(&url, "conformance").await;
+    let prefix = Prefix::new(&url, &format!("conformance-{rule}")).await;
     let storage = Manager::builder()
         .redis(&url)
         .prefix(&prefix.name)
         .build_storage()
         .unwrap();
-    gate::testing::conformance(&storage, "").await;
-    gate::testing::conformance(&storage, "ns").await;
-}
+    (storage, prefix)
+});
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_managers_share_switches_and_prefixes_isolate() {

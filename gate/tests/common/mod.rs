@@ -3,7 +3,7 @@
 
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
-use gate::{Arguments, Identity, Value};
+use gate::{Arguments, Condition, Identity, Manager, Operator, State, Switch, Value};
 
 /// A drinking-age style user, as in gutter's integration tests.
 #[derive(Debug, Clone)]
@@ -73,4 +73,33 @@ pub fn request(ip: &str) -> Request {
         path: "/".into(),
         secure: true,
     }
+}
+
+/// A user of this age, in Paris, unmarried.
+pub fn user(id: u64, age: i64) -> User {
+    User::new(id, "u", age, "Paris", false)
+}
+
+/// Registers a selective switch with these conditions.
+pub async fn selective(
+    manager: &Manager,
+    name: &str,
+    compounded: bool,
+    conditions: Vec<Condition>,
+) {
+    let mut switch = Switch::new(name)
+        .state(State::Selective)
+        .compounded(compounded);
+    switch.conditions = conditions;
+    manager.register(switch).await.unwrap();
+}
+
+/// `User.age >= 21`.
+pub fn adult() -> Condition {
+    Condition::new("User", "age", Operator::more_than_or_equal_to(21).unwrap()).unwrap()
+}
+
+/// `Request.secure` is truthy.
+pub fn secure() -> Condition {
+    Condition::new("Request", "secure", Operator::truthy()).unwrap()
 }
