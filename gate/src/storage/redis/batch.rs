@@ -1,5 +1,6 @@
 //! A batch of creates and updates, all or nothing, as one script run.
 
+use super::scripts::BatchReply;
 use super::write::{INLINE_BATCH_IDS, INLINE_IDS};
 use super::{record, RedisStorage};
 use crate::error::Error;
@@ -100,23 +101,19 @@ impl RedisStorage {
                 invocation.arg(switch.users.iter().collect::<Vec<&str>>());
             }
         }
-        let out: Result<Vec<u64>, Error> = self.write(&op, "write a batch", &invocation).await;
+        let out = self.write(&op, "write a batch", &invocation).await;
         let staged: Vec<String> = staged.into_iter().flatten().collect();
-        // A write still in flight needs its staged lists.
-        if !staged.is_empty() && !matches!(out, Err(Error::OutcomeUnknown { .. })) {
-            self.unstage(&staged).await;
-        }
-        let out = out?;
-        let name = |j: u64| {
+        self.unstage_after(&staged, &out).await;
+        let name = |item: usize| {
             writes
-                .get(j.saturating_sub(1) as usize)
+                .get(item)
                 .map_or_else(String::new, |(_, w)| w.switch().name.clone())
         };
-        match out.as_slice() {
-            [0, versions @ ..] => Ok(writes
+        match out? {
+            BatchReply::Stored(versions) => Ok(writes
                 .into_iter()
                 .zip(versions)
-                .map(|((_, write), &version)| {
+                .map(|((_, write), version)| {
                     let mut stored = match write {
                         BatchWrite::Create(s) | BatchWrite::Update(s) => s,
                     };
@@ -124,22 +121,24 @@ impl RedisStorage {
                     stored
                 })
                 .collect()),
-            [1, j] => Err(Error::AlreadyExists { name: name(*j) }),
-            [2, j] => Err(Error::NotFound { name: name(*j) }),
-            [3, j, found] => Err(Error::Conflict {
-                name: name(*j),
-                expected: writes[*j as usize - 1].1.switch().version,
-                found: *found,
+            BatchReply::Exists { item } => Err(Error::AlreadyExists { name: name(item) }),
+            BatchReply::Missing { item } => Err(Error::NotFound { name: name(item) }),
+            BatchReply::Conflict { item, found } => Err(Error::Conflict {
+                name: name(item),
+                expected: writes[item].1.switch().version,
+                found,
             }),
-            [4, j] => Err(self.storage_error(
+            BatchReply::StagingLost { item } => Err(self.storage_error(
                 "write a batch",
                 format_args!(
                     "the staged allow-list of {:?} was lost before the write (retry it); nothing was written",
-                    name(*j)
+                    name(item)
                 ),
             )),
-            other => Err(self
-                .storage_error("write a batch", format_args!("unexpected answer {other:?}"))),
+            BatchReply::Unexpected(other) => Err(self.storage_error(
+                "write a batch",
+                format_args!("unexpected answer {:?}", other.as_slice()),
+            )),
         }
     }
 }

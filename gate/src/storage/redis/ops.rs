@@ -3,7 +3,7 @@
 //! twice is applied once.
 //!
 //! Every write script runs inside the op guard (`scripts/guard.lua`,
-//! [`guarded`]): it records the write's answer under `{prefix}:ops:{id}`
+//! [`guarded`](super::scripts::guarded)): it records the write's answer under `{prefix}:ops:{id}`
 //! (kept [`OPS_TTL`]) atomically with the change, and a write whose id is
 //! already recorded is not applied again: the guard answers what it
 //! answered the first time. The outcome script (`scripts/outcome.lua`)
@@ -16,6 +16,10 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use super::scripts::{
+    BatchReply, InsertReply, Invocation, OutcomeReply, RemovedReply, RepairReply, Script,
+    ShortcutReply, UpdateReply, WriteReply,
+};
 use super::RedisStorage;
 use crate::error::Error;
 use crate::storage::WriteOutcome;
@@ -79,16 +83,19 @@ fn recent(id: &str) -> bool {
     now.saturating_sub(ms) < (OPS_TTL / 2).as_millis() as u64
 }
 
-/// Whether the answer a write of `kind` got says it was applied.
+/// Whether the answer a write of `kind` got (as the guard kept it) says
+/// it was applied: read as that write's script reply.
 fn applied(kind: &str, answer: &serde_json::Value) -> bool {
-    let first = || answer.get(0).and_then(serde_json::Value::as_i64);
+    fn reads<R: WriteReply>(answer: &serde_json::Value) -> bool {
+        R::from_redis_value(to_value(answer)).is_ok_and(|reply| reply.applied())
+    }
     match kind {
-        "register" | "repair" => answer.as_i64().is_some_and(|v| v > 0),
-        "unregister" => true,
-        // The shortcut script: 0 changed, 1 created, 2 not applied (the
-        // record is not in gate's form; the caller falls back).
-        "allow" | "disallow" | "shortcut" => matches!(first(), Some(0 | 1)),
-        _ => first() == Some(0),
+        "register" => reads::<InsertReply>(answer),
+        "repair" => reads::<RepairReply>(answer),
+        "unregister" => reads::<RemovedReply>(answer),
+        "allow" | "disallow" | "shortcut" => reads::<ShortcutReply>(answer),
+        "update" => reads::<UpdateReply>(answer),
+        _ => reads::<BatchReply>(answer),
     }
 }
 
@@ -147,18 +154,6 @@ pub(super) struct Op {
     name: String,
 }
 
-/// What a check of an operation id found.
-enum Checked {
-    /// The write's record: its kind and answer (as JSON).
-    Answered(String, serde_json::Value),
-    /// The write was cancelled (by this check or an earlier one).
-    Cancelled,
-    /// No record, but the audit trail names the id: applied.
-    InHistory,
-    /// No record, and the id is too old to cancel anything.
-    Nothing,
-}
-
 impl RedisStorage {
     /// A new operation for a write of `kind` to the switch `name`.
     pub(super) fn op(&self, kind: &'static str, name: &str) -> Op {
@@ -172,14 +167,14 @@ impl RedisStorage {
     }
 
     /// An invocation of the guarded write `script` for `op`: the record's
-    /// key and the guard's arguments come first (see [`guarded`]);
+    /// key and the guard's arguments come first (see [`guarded`](super::scripts::guarded));
     /// `types`: the type each key of the script must have.
-    pub(super) fn invocation<'s>(
+    pub(super) fn invocation<'s, R>(
         &self,
-        script: &'s redis::Script,
+        script: &'s Script<R>,
         op: &Op,
         types: &str,
-    ) -> redis::ScriptInvocation<'s> {
+    ) -> Invocation<'s, R> {
         let mut invocation = script.prepare_invoke();
         invocation
             .key(&op.record)
@@ -192,13 +187,13 @@ impl RedisStorage {
     /// [`invocation`](Self::invocation) of a script that writes one
     /// switch: KEYS switches, versions, its users set, history (then the
     /// script's own keys), and ARGV[1] its key.
-    pub(super) fn switch_invocation<'s>(
+    pub(super) fn switch_invocation<'s, R>(
         &self,
-        script: &'s redis::Script,
+        script: &'s Script<R>,
         op: &Op,
         types: &str,
         key: &str,
-    ) -> redis::ScriptInvocation<'s> {
+    ) -> Invocation<'s, R> {
         let mut invocation = self.invocation(script, op, types);
         invocation
             .key(&self.keys.switches)
@@ -209,18 +204,19 @@ impl RedisStorage {
         invocation
     }
 
-    /// Runs a guarded write and reads its answer. A write that was sent
+    /// Runs a guarded write and reads its answer as the script's typed
+    /// reply. A write that was sent
     /// but not answered is checked by its operation id (see
     /// [`resolve`](Self::resolve)): the result is then the write's own, a
     /// storage error if it was cancelled before it reached Redis, or
     /// [`Error::OutcomeUnknown`] if Redis did not answer the check either.
     /// A write that failed otherwise was not applied, and says so.
-    pub(super) async fn write<T: redis::FromRedisValue>(
+    pub(super) async fn write<R: redis::FromRedisValue>(
         &self,
         op: &Op,
         what: &str,
-        invocation: &redis::ScriptInvocation<'_>,
-    ) -> Result<T, Error> {
+        invocation: &Invocation<'_, R>,
+    ) -> Result<R, Error> {
         let mut connection = self.connection.clone();
         let sent = tokio::time::timeout(
             self.timeout,
@@ -267,7 +263,7 @@ impl RedisStorage {
                 self.resolve(op, what, reason).await?
             }
         };
-        T::from_redis_value(answer).map_err(|e| Error::OutcomeUnknown {
+        R::from_redis_value(answer).map_err(|e| Error::OutcomeUnknown {
             name: op.name.clone(),
             operation: op.kind.to_owned(),
             id: op.id.clone(),
@@ -289,14 +285,14 @@ impl RedisStorage {
                 .max(pause);
             let checked = tokio::time::timeout(left, self.check(&op.id, true)).await;
             match checked {
-                Ok(Ok(Checked::Answered(_, answer))) => return Ok(to_value(&answer)),
-                Ok(Ok(Checked::Cancelled)) => {
+                Ok(Ok(OutcomeReply::Answered(_, answer))) => return Ok(to_value(&answer)),
+                Ok(Ok(OutcomeReply::Cancelled)) => {
                     return Err(self.storage_error(
                         what,
                         format_args!("{reason}; the write had not reached Redis and was cancelled: nothing was written"),
                     ))
                 }
-                Ok(Ok(Checked::InHistory | Checked::Nothing)) => {}
+                Ok(Ok(OutcomeReply::InHistory | OutcomeReply::Nothing)) => {}
                 Ok(Err(_)) if Instant::now() + pause < deadline => {
                     tokio::time::sleep(pause).await;
                     continue;
@@ -315,7 +311,7 @@ impl RedisStorage {
     /// Checks the operation id `id`; `fence`: cancel the write if it was
     /// not applied yet (only for an id young enough that its record must
     /// still exist if it was).
-    async fn check(&self, id: &str, fence: bool) -> Result<Checked, Error> {
+    async fn check(&self, id: &str, fence: bool) -> Result<OutcomeReply, Error> {
         let mut connection = self.connection.clone();
         let mut invocation = self.scripts.outcome.prepare_invoke();
         invocation
@@ -324,24 +320,11 @@ impl RedisStorage {
             .arg(OPS_TTL.as_millis() as u64)
             .arg(id)
             .arg(if fence { "fence" } else { "look" });
-        let (status, record): (u8, String) = self
-            .call(
-                "check a write's outcome",
-                invocation.invoke_async(&mut connection),
-            )
-            .await?;
-        Ok(match (status, record) {
-            (1, record) if record == "cancelled" => Checked::Cancelled,
-            (1, record) => {
-                let record: serde_json::Value = serde_json::from_str(&record).unwrap_or_default();
-                let kind = record.get(0).and_then(|k| k.as_str()).unwrap_or_default();
-                let answer = record.get(1).cloned().unwrap_or_default();
-                Checked::Answered(kind.to_owned(), answer)
-            }
-            (0, _) => Checked::Cancelled,
-            (2, _) => Checked::InHistory,
-            _ => Checked::Nothing,
-        })
+        self.call(
+            "check a write's outcome",
+            invocation.invoke_async(&mut connection),
+        )
+        .await
     }
 
     /// What became of the write with operation id `id`
@@ -351,11 +334,13 @@ impl RedisStorage {
             return Ok(WriteOutcome::NoRecord);
         }
         Ok(match self.check(id, recent(id)).await? {
-            Checked::Answered(kind, answer) if applied(&kind, &answer) => WriteOutcome::Applied,
-            Checked::Answered(..) => WriteOutcome::NotApplied,
-            Checked::Cancelled => WriteOutcome::NotApplied,
-            Checked::InHistory => WriteOutcome::Applied,
-            Checked::Nothing => WriteOutcome::NoRecord,
+            OutcomeReply::Answered(kind, answer) if applied(&kind, &answer) => {
+                WriteOutcome::Applied
+            }
+            OutcomeReply::Answered(..) => WriteOutcome::NotApplied,
+            OutcomeReply::Cancelled => WriteOutcome::NotApplied,
+            OutcomeReply::InHistory => WriteOutcome::Applied,
+            OutcomeReply::Nothing => WriteOutcome::NoRecord,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! disallow) as one script run, which never conflicts; a record not in the
 //! form gate writes falls back to read-modify-write.
 
+use super::scripts::{ShortcutReply, UsersBack};
 use super::{record, RedisStorage};
 use crate::error::Error;
 use crate::history::{Action, HistoryEntry, LISTED_IDS};
@@ -98,9 +99,23 @@ impl RedisStorage {
             .arg(known.map_or_else(String::new, |k| k.version.to_string()))
             .arg(SHORTCUT_USERS_BACK)
             .arg(ids);
-        let (status, before, version, json, mode, users): (u8, u64, u64, String, u8, Vec<String>) =
-            self.write(&write_op, "apply a shortcut", &invocation)
-                .await?;
+        let (before, version, json, users) = match self
+            .write(&write_op, "apply a shortcut", &invocation)
+            .await?
+        {
+            // Created: the record is the one sent.
+            ShortcutReply::Created { version } => {
+                created.version = version;
+                return Ok(Some(AppliedShortcut::exact(created)));
+            }
+            ShortcutReply::Applied {
+                before,
+                version,
+                record,
+                users,
+            } => (before, version, record, users),
+            ShortcutReply::Fallback => return Ok(None),
+        };
         // The caller's copy, if the write changed that very version: the
         // same change applied to it here gives the record written (checked
         // on its JSON), without parsing it.
@@ -121,16 +136,10 @@ impl RedisStorage {
             }
             users
         };
-        let (users, exact) = match (status, mode) {
-            // Created: the record is the one sent.
-            (1, _) => {
-                created.version = version;
-                return Ok(Some(AppliedShortcut::exact(created)));
-            }
-            (0, 0) => (changed_copy(), true),
-            (0, 1) => (users.into_iter().collect(), true),
-            (0, _) => (changed_copy(), false),
-            _ => return Ok(None),
+        let (users, exact) = match users {
+            UsersBack::Unchanged => (changed_copy(), true),
+            UsersBack::Whole(users) => (users.into_iter().collect(), true),
+            UsersBack::OverLimit => (changed_copy(), false),
         };
         if let Some(mut switch) = same_copy {
             switch.version = version;

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use super::scripts::{InsertReply, RemovedReply, RepairReply, UpdateReply};
 use super::{record, RedisStorage};
 use crate::error::Error;
 use crate::history::{now_ms, HistoryEntry};
@@ -57,26 +58,20 @@ impl RedisStorage {
             Some(stage) => invocation.key(stage),
             None => invocation.arg(users),
         };
-        let result: Result<i64, Error> = self.write(&op, "register a switch", &invocation).await;
-        if let Some(stage) = staged {
-            // A write still in flight needs its staged list.
-            if !matches!(result, Err(Error::OutcomeUnknown { .. })) {
-                self.unstage(&[stage]).await;
+        let result = self.write(&op, "register a switch", &invocation).await;
+        self.unstage_after(staged.as_slice(), &result).await;
+        match result? {
+            InsertReply::Stored { version } => {
+                let mut stored = switch;
+                stored.version = version;
+                Ok(stored)
             }
-        }
-        let version = result?;
-        if version == -2 {
-            return Err(self.storage_error(
+            InsertReply::Exists => Err(Error::AlreadyExists { name: switch.name }),
+            InsertReply::StagingLost => Err(self.storage_error(
                 "register a switch",
                 "its staged allow-list was lost before the write (retry it); nothing was written",
-            ));
+            )),
         }
-        if version < 0 {
-            return Err(Error::AlreadyExists { name: switch.name });
-        }
-        let mut stored = switch;
-        stored.version = version as u64;
-        Ok(stored)
     }
 
     /// Replaces a switch, read first
@@ -174,30 +169,23 @@ impl RedisStorage {
             Some(stage) => invocation.key(stage).arg(switch.users.len()),
             None => invocation.arg(added.len()).arg(added).arg(removed),
         };
-        let result: Result<(u8, u64), Error> =
-            self.write(&op, "update a switch", &invocation).await;
-        if let Some(stage) = staged {
-            // A write still in flight needs its staged list.
-            if !matches!(result, Err(Error::OutcomeUnknown { .. })) {
-                self.unstage(&[stage]).await;
-            }
-        }
-        let (status, version) = result?;
-        match status {
-            0 => {
+        let result = self.write(&op, "update a switch", &invocation).await;
+        self.unstage_after(staged.as_slice(), &result).await;
+        match result? {
+            UpdateReply::Stored { version } => {
                 let mut current = switch;
                 current.version = version;
                 Ok((previous, current))
             }
-            1 => Err(Error::NotFound { name: switch.name }),
-            3 => Err(self.storage_error(
+            UpdateReply::Missing => Err(Error::NotFound { name: switch.name }),
+            UpdateReply::StagingLost => Err(self.storage_error(
                 "update a switch",
                 "its staged allow-list was lost before the write (retry it); nothing was written",
             )),
-            _ => Err(Error::Conflict {
+            UpdateReply::Conflict { found } => Err(Error::Conflict {
                 name: switch.name,
                 expected: switch.version,
-                found: version,
+                found,
             }),
         }
     }
@@ -227,20 +215,21 @@ impl RedisStorage {
             .arg(&self.keys.users_prefix)
             .arg(entry)
             .arg(self.history_capacity);
-        let flat: Vec<String> = self.write(&op, "unregister switches", &invocation).await?;
-        Ok(flat
-            .chunks(3)
-            .filter_map(|triple| {
-                let [key, json, version] = triple else {
-                    return None;
-                };
-                let version = version.parse().unwrap_or(0);
-                let switch = record::parse(key, json, version, Users::default())
-                    .unwrap_or_else(|_| Switch::new(split_key(key).1));
-                Some(Record {
-                    key: key.clone(),
+        let RemovedReply(removed) = self.write(&op, "unregister switches", &invocation).await?;
+        Ok(removed
+            .into_iter()
+            .map(|removed| {
+                let switch = record::parse(
+                    &removed.key,
+                    &removed.record,
+                    removed.version,
+                    Users::default(),
+                )
+                .unwrap_or_else(|_| Switch::new(split_key(&removed.key).1));
+                Record {
+                    key: removed.key,
                     switch,
-                })
+                }
             })
             .filter(|r| in_tree(&r.key, key))
             .collect())
@@ -273,7 +262,7 @@ impl RedisStorage {
             .arg(entry)
             .arg(self.history_capacity)
             .arg(switch.users.iter().collect::<Vec<&str>>());
-        let version: u64 = self.write(&op, "repair a switch", &invocation).await?;
+        let RepairReply { version } = self.write(&op, "repair a switch", &invocation).await?;
         let mut stored = switch;
         stored.version = version;
         Ok(stored)
@@ -302,6 +291,14 @@ impl RedisStorage {
             })?;
         }
         Ok(key)
+    }
+
+    /// Removes the staging sets of a write that is over, unless its
+    /// outcome is unknown: a write still in flight needs them.
+    pub(super) async fn unstage_after<T>(&self, staged: &[String], result: &Result<T, Error>) {
+        if !staged.is_empty() && !matches!(result, Err(Error::OutcomeUnknown { .. })) {
+            self.unstage(staged).await;
+        }
     }
 
     /// Removes staging sets a write did not consume (best effort: they
