@@ -167,7 +167,7 @@ impl RedisBuilder {
     pub fn build_storage(&self) -> Result<RedisStorage, Error> {
         let shown = redact_url(&self.url);
         let client = redis::Client::open(self.url.as_str())
-            .map_err(|e| Error::Storage(format!("invalid Redis URL {shown}: {e}")))?;
+            .map_err(|e| Error::storage(format!("invalid Redis URL {shown}: {e}"), e))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout))
@@ -175,7 +175,7 @@ impl RedisBuilder {
             .set_max_delay(Duration::from_millis(500));
         let connection = client
             .get_connection_manager_lazy(config)
-            .map_err(|e| Error::Storage(format!("Redis at {shown}: {e}")))?;
+            .map_err(|e| Error::storage(format!("Redis at {shown}: {e}"), e))?;
         Ok(RedisStorage {
             client,
             connection,

@@ -52,7 +52,7 @@ impl RedisStorage {
         let marker = format!("{RESTORED}{}-{}-{}", now_ms(), std::process::id(), unique());
         let notification = Notification::Restored
             .encode()
-            .map_err(|e| self.storage_error("mark the store restored", e))?;
+            .map_err(|e| self.storage_error_from("mark the store restored", e.to_string(), e))?;
         self.call(
             "mark the store restored",
             redis::pipe()

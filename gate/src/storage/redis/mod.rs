@@ -109,8 +109,24 @@ impl std::fmt::Debug for RedisStorage {
 }
 
 impl RedisStorage {
-    fn storage_error(&self, what: &str, error: impl std::fmt::Display) -> Error {
-        Error::Storage(format!("Redis at {} failed to {what}: {error}", self.url))
+    /// A storage error: Redis failed to do `what`; `detail` says how.
+    fn storage_error(&self, what: &str, detail: impl std::fmt::Display) -> Error {
+        Error::storage_msg(self.failed(what, detail))
+    }
+
+    /// [`storage_error`](Self::storage_error) that keeps the error
+    /// underneath as its source.
+    fn storage_error_from(
+        &self,
+        what: &str,
+        detail: impl std::fmt::Display,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::storage(self.failed(what, detail), source)
+    }
+
+    fn failed(&self, what: &str, detail: impl std::fmt::Display) -> String {
+        format!("Redis at {} failed to {what}: {detail}", self.url)
     }
 
     /// Runs a Redis call with the configured timeout.
@@ -125,8 +141,9 @@ impl RedisStorage {
                 Ok(value)
             }
             Ok(Err(e)) => {
-                let error = self.storage_error(what, &e);
-                if e.is_timeout() {
+                let timeout = e.is_timeout();
+                let error = self.storage_error_from(what, &e, e.clone());
+                if timeout {
                     self.status.hung(&error.to_string());
                 }
                 Err(error)
@@ -148,7 +165,7 @@ impl RedisStorage {
         let ping = command.query_async::<()>(&mut connection);
         match tokio::time::timeout(limit, ping).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(self.storage_error("answer a PING", e)),
+            Ok(Err(e)) => Err(self.storage_error_from("answer a PING", &e, e.clone())),
             Err(_) => Err(self.storage_error(
                 "answer a PING",
                 format_args!("no answer within {limit:?} (is the server hung?)"),

@@ -245,13 +245,18 @@ impl RedisStorage {
                 self.resolve(op, what, reason).await?
             }
             Ok(Err(e)) if e.code().is_none() || refused_whole(&e) => {
-                return Err(self.storage_error(what, format_args!("{e}; nothing was written")))
+                return Err(self.storage_error_from(
+                    what,
+                    format_args!("{e}; nothing was written"),
+                    e.clone(),
+                ))
             }
             Ok(Err(e)) => {
                 // A script stopped part way: what it did before stays.
-                return Err(self.storage_error(
+                return Err(self.storage_error_from(
                     what,
                     format_args!("the write stopped at an error ({e}); what it did before stays: see the switch and the audit trail"),
+                    e.clone(),
                 ));
             }
             Err(_) => {

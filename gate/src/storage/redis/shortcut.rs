@@ -147,11 +147,12 @@ impl RedisStorage {
             return Ok(Some(AppliedShortcut { switch, exact }));
         }
         let switch = record::parse_reusing(key, &json, version, users, known).map_err(|e| {
-            self.storage_error(
+            self.storage_error_from(
                 "apply a shortcut",
                 format_args!(
                     "the change was written, but the stored record of {key:?} cannot be read: {e}"
                 ),
+                e.clone(),
             )
         })?;
         Ok(Some(AppliedShortcut { switch, exact }))

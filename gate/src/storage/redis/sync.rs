@@ -233,7 +233,7 @@ impl Sync {
                     message = messages.next() => {
                         let Some(shared) = self.shared.upgrade() else { return };
                         let Some(message) = message else {
-                            break Error::Storage(format!("Redis at {} closed the connection", self.storage.url));
+                            break Error::storage_msg(format!("Redis at {} closed the connection", self.storage.url));
                         };
                         if let Err(e) = self.handle(&shared, message.get_payload_bytes()).await {
                             break e;

@@ -286,7 +286,10 @@ impl RedisStorage {
             )
             .await
             .map_err(|e| match e {
-                Error::Storage(m) => Error::Storage(format!("{m}; nothing was written")),
+                Error::Storage { message, source } => Error::Storage {
+                    message: format!("{message}; nothing was written"),
+                    source,
+                },
                 e => e,
             })?;
         }
