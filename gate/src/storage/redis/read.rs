@@ -23,6 +23,23 @@ pub(super) struct FullRead {
     pub(super) epoch: Option<String>,
 }
 
+/// What [`RedisStorage::read_record`] asks about an allow-list.
+#[derive(Clone, Copy)]
+enum Set {
+    /// Its size (`SCARD`).
+    Size,
+    /// Its ids (`SMEMBERS`).
+    Members,
+}
+
+/// A record as read, its version (or why it is unreadable) and the answer
+/// about its allow-list.
+type RecordRead = (
+    Vec<u8>,
+    Result<u64, String>,
+    redis::RedisResult<redis::Value>,
+);
+
 impl RedisStorage {
     /// Every readable switch ([`Storage::load`](crate::storage::Storage::load)).
     pub(super) async fn load_all(&self) -> Result<Vec<Record>, Error> {
@@ -108,24 +125,9 @@ impl RedisStorage {
     pub(super) async fn fetch(&self, key: &str) -> Result<Option<Result<Switch, Error>>, Error> {
         let mut connection = self.connection.clone();
         for _ in 0..3 {
-            let answers: Vec<redis::RedisResult<redis::Value>> = self
-                .call(
-                    "read a switch",
-                    redis::pipe()
-                        .atomic()
-                        .ignore_errors()
-                        .hget(&self.keys.switches, key)
-                        .hget(&self.keys.versions, key)
-                        .scard(self.keys.users(key))
-                        .query_async(&mut connection),
-                )
-                .await?;
-            let [json, version, card] = self.answers("read a switch", answers)?;
-            let Some(json) = raw_bytes(json).map_err(|e| self.storage_error("read a switch", e))?
-            else {
+            let Some((json, version, card)) = self.read_record(key, Set::Size).await? else {
                 return Ok(None);
             };
-            let version = raw_bytes(version).and_then(|v| record::version_of(v.as_deref()));
             let card = card_of(&self.keys.users(key), card);
             let (version, card) = match (version, card) {
                 (Ok(version), Ok(card)) => (version, card),
@@ -142,25 +144,10 @@ impl RedisStorage {
                 )));
             }
             if card <= READ_WHOLE {
-                let answers: Vec<redis::RedisResult<redis::Value>> = self
-                    .call(
-                        "read a switch",
-                        redis::pipe()
-                            .atomic()
-                            .ignore_errors()
-                            .hget(&self.keys.switches, key)
-                            .hget(&self.keys.versions, key)
-                            .smembers(self.keys.users(key))
-                            .query_async(&mut connection),
-                    )
-                    .await?;
-                let [json, version, users] = self.answers("read a switch", answers)?;
-                let Some(json) =
-                    raw_bytes(json).map_err(|e| self.storage_error("read a switch", e))?
+                let Some((json, version, users)) = self.read_record(key, Set::Members).await?
                 else {
                     return Ok(None);
                 };
-                let version = raw_bytes(version).and_then(|v| record::version_of(v.as_deref()));
                 let users = members_of(&self.keys.users(key), users);
                 return Ok(Some(match (version, users) {
                     (Ok(version), Ok(users)) => record::parse_raw(key, &json, version, users),
@@ -185,6 +172,32 @@ impl RedisStorage {
             "read a switch",
             format_args!("the allow-list of {key:?} kept changing while it was read"),
         ))
+    }
+
+    /// A switch's record, its version (or why it is unreadable) and the
+    /// answer about its allow-list `set` asks for, from one atomic
+    /// pipeline; `None` if no record is stored under `key`.
+    async fn read_record(&self, key: &str, set: Set) -> Result<Option<RecordRead>, Error> {
+        let mut connection = self.connection.clone();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .ignore_errors()
+            .hget(&self.keys.switches, key)
+            .hget(&self.keys.versions, key);
+        match set {
+            Set::Size => pipe.scard(self.keys.users(key)),
+            Set::Members => pipe.smembers(self.keys.users(key)),
+        };
+        let answers: Vec<redis::RedisResult<redis::Value>> = self
+            .call("read a switch", pipe.query_async(&mut connection))
+            .await?;
+        let [json, version, set] = self.answers("read a switch", answers)?;
+        let Some(json) = raw_bytes(json).map_err(|e| self.storage_error("read a switch", e))?
+        else {
+            return Ok(None);
+        };
+        let version = raw_bytes(version).and_then(|v| record::version_of(v.as_deref()));
+        Ok(Some((json, version, set)))
     }
 
     /// Exactly `N` answers of a pipeline, or an error.
