@@ -186,7 +186,7 @@ impl RedisStorage {
 
     /// [`invocation`](Self::invocation) of a script that writes one
     /// switch: KEYS switches, versions, its users set, history (then the
-    /// script's own keys), and ARGV[1] its key.
+    /// script's own keys), and `ARGV[1]` its key.
     pub(super) fn switch_invocation<'s, R>(
         &self,
         script: &'s Script<R>,
