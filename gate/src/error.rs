@@ -1,5 +1,7 @@
 //! The one error type of gate.
 
+use std::sync::Arc;
+
 /// What went wrong in a gate call. Every message names the offending value
 /// and, where it helps, says what to do.
 ///
@@ -157,8 +159,18 @@ pub enum Error {
     /// "nothing was written"), except in one case its message names: a
     /// Redis script stopped part way by a stored value some other tool
     /// wrote malformed, which Redis cannot roll back.
-    #[error("storage error: {0}")]
-    Storage(String),
+    ///
+    /// Make one with [`Error::storage`] or [`Error::storage_msg`].
+    #[error("storage error: {message}")]
+    Storage {
+        /// What failed, and what became of the write.
+        message: String,
+        /// The error underneath (a `redis::RedisError`, an
+        /// [`std::io::Error`], …), if there is one; also what
+        /// [`std::error::Error::source`] gives.
+        #[source]
+        source: Option<StorageSource>,
+    },
     /// A write was sent but its answer did not come (for Redis: no answer
     /// within the timeout, or the connection broke while it was in
     /// flight), and checking its operation id did not tell either: the
@@ -188,6 +200,46 @@ pub enum Error {
 }
 
 impl Error {
+    /// An [`Error::Storage`] that keeps the error underneath as its
+    /// source.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::error::Error as _;
+    ///
+    /// let io = std::io::Error::new(std::io::ErrorKind::PermissionDenied, "denied");
+    /// let err = gate::Error::storage("cannot write /etc/switches.json: denied", io);
+    /// assert_eq!(err.to_string(), "storage error: cannot write /etc/switches.json: denied");
+    /// let source = err.source().and_then(|s| s.downcast_ref::<std::io::Error>());
+    /// assert_eq!(source.map(|e| e.kind()), Some(std::io::ErrorKind::PermissionDenied));
+    /// ```
+    pub fn storage(
+        message: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Error {
+        Error::Storage {
+            message: message.into(),
+            source: Some(StorageSource(Arc::from(source.into()))),
+        }
+    }
+
+    /// An [`Error::Storage`] with no error underneath.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let err = gate::Error::storage_msg("the store is read-only");
+    /// assert_eq!(err.to_string(), "storage error: the store is read-only");
+    /// assert!(matches!(err, gate::Error::Storage { source: None, .. }));
+    /// ```
+    pub fn storage_msg(message: impl Into<String>) -> Error {
+        Error::Storage {
+            message: message.into(),
+            source: None,
+        }
+    }
+
     /// For an error about invalid input, the field it is about: `name`
     /// (also for [`Error::DuplicateName`]), `namespace`, `percentage`,
     /// `operator`, `variants`, `argument`, `attribute`, or the field of
@@ -259,5 +311,66 @@ impl Inactive {
     /// The switch's name.
     pub const fn name(&self) -> &'static str {
         self.name
+    }
+}
+
+/// The error underneath an [`Error::Storage`] (a `redis::RedisError`, an
+/// [`std::io::Error`], …). It derefs to that error, and
+/// [`std::error::Error::source`] of the [`Error`] gives that error itself,
+/// so it can be downcast. Shared, so that [`Error`] stays `Clone`; two
+/// are equal when they read the same.
+#[derive(Clone)]
+pub struct StorageSource(Arc<dyn std::error::Error + Send + Sync>);
+
+impl std::ops::Deref for StorageSource {
+    type Target = dyn std::error::Error + Send + Sync;
+
+    fn deref(&self) -> &Self::Target {
+        &*self.0
+    }
+}
+
+impl std::fmt::Debug for StorageSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for StorageSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&*self.0, f)
+    }
+}
+
+impl PartialEq for StorageSource {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for StorageSource {}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+    use std::error::Error as _;
+
+    /// The source is the error underneath itself (not a wrapper), and the
+    /// error stays `Send + Sync + Clone + Eq`.
+    #[test]
+    fn a_storage_error_keeps_its_source() {
+        fn traits<T: Send + Sync + Clone + Eq + std::error::Error + 'static>() {}
+        traits::<Error>();
+        let io = std::io::Error::other("disk full");
+        let err = Error::storage("cannot write: disk full", io);
+        assert_eq!(err.to_string(), "storage error: cannot write: disk full");
+        let source = err.source().expect("a source");
+        assert!(
+            source.downcast_ref::<std::io::Error>().is_some(),
+            "{source:?}"
+        );
+        assert_eq!(err.clone(), err);
+        assert_ne!(err, Error::storage_msg("cannot write: disk full"));
+        assert!(Error::storage_msg("x").source().is_none());
     }
 }

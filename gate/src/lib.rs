@@ -60,7 +60,7 @@ pub use bucket::{bucket, crc32};
 pub use condition::{Argument, Condition, IntoOperator, IDENTITY_ARGUMENT};
 pub use context::{scope, scope_sync, Context, IntoInputs, SharedInput};
 pub use diff::SwitchDiff;
-pub use error::{Error, Inactive};
+pub use error::{Error, Inactive, StorageSource};
 pub use explain::Explanation;
 pub use json_input::JsonInput;
 pub use manager::{Builder, Manager, AUTOCREATE_ACTOR, DEFAULT_ACTOR};

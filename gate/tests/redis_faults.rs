@@ -68,13 +68,13 @@ async fn redis_killed_while_checks_run() {
     // its outcome is unknown (never "nothing was written"). Once the
     // connection is known to be gone, writes are refused outright.
     assert!(
-        matches!(&err, Error::Storage(_) | Error::OutcomeUnknown { .. })
+        matches!(&err, Error::Storage { .. } | Error::OutcomeUnknown { .. })
             && err.to_string().contains("Redis at redis://127.0.0.1"),
         "{err}"
     );
     let err = m.enable_for_all("newer").await.unwrap_err();
     assert!(
-        matches!(&err, Error::Storage(msg) if msg.contains("nothing was written")),
+        matches!(&err, Error::Storage { message, .. } if message.contains("nothing was written")),
         "{err}"
     );
     assert!(m.switch("new").is_none(), "nothing half-written");
@@ -253,9 +253,13 @@ async fn invalid_urls_are_clear_errors() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::Storage(m) if m.contains("invalid Redis URL")),
+        matches!(&err, Error::Storage { message, .. } if message.contains("invalid Redis URL")),
         "{err}"
     );
+    // The redis crate's own error is kept underneath.
+    let source =
+        std::error::Error::source(&err).and_then(|s| s.downcast_ref::<redis::RedisError>());
+    assert!(source.is_some(), "{err:?}");
     let err = Manager::builder()
         .redis("redis://:secret@127.0.0.1:1/0")
         .timeout(Duration::from_millis(200))

@@ -157,7 +157,7 @@ async fn a_refused_write_says_nothing_was_written() {
     }
     let last = last.unwrap();
     assert!(
-        matches!(&last, Error::Storage(m) if m.contains("nothing was written")),
+        matches!(&last, Error::Storage { message, .. } if message.contains("nothing was written")),
         "{last:?}"
     );
 }
@@ -236,7 +236,7 @@ async fn an_import_redis_does_not_answer_says_its_outcome_is_unknown() {
     // written.
     let staged = m.import(vec![big]).await.unwrap_err();
     assert!(
-        matches!(&staged, Error::Storage(msg) if msg.contains("nothing was written")),
+        matches!(&staged, Error::Storage { message, .. } if message.contains("nothing was written")),
         "{staged:?}"
     );
     // Small ones travel with the write itself: unknown.
@@ -296,8 +296,8 @@ async fn a_key_of_the_wrong_type_stops_a_write_before_it_changes_anything() {
         .unwrap();
     let e = m.register(Switch::new("beta")).await.unwrap_err();
     assert!(
-        matches!(&e, Error::Storage(msg) if msg.contains("outcomes:history holds a string, not a list")
-            && msg.contains("nothing was written")),
+        matches!(&e, Error::Storage { message, .. } if message.contains("outcomes:history holds a string, not a list")
+            && message.contains("nothing was written")),
         "{e:?}"
     );
     assert!(!stored(&server, "beta").await, "nothing was written");

@@ -103,7 +103,7 @@ impl From<Error> for ApiError {
                 e.body["reason"] = json!(reason);
                 e
             }
-            Error::Storage(_) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &error, None),
+            Error::Storage { .. } => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, &error, None),
             // Not a failure: the write may have been applied.
             Error::OutcomeUnknown { id, .. } => {
                 let mut e = ApiError::new(StatusCode::GATEWAY_TIMEOUT, &error, None);

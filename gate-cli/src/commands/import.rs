@@ -169,8 +169,8 @@ mod tests {
         assert!(message.contains("gate outcome 19a-0123"), "{message}");
         assert!(!message.contains("nothing was written"), "{message}");
 
-        let refused = import_failure(gate::Error::Storage(
-            "Redis at redis://127.0.0.1:6379/0 failed to write a batch: connection refused; nothing was written".into(),
+        let refused = import_failure(gate::Error::storage_msg(
+            "Redis at redis://127.0.0.1:6379/0 failed to write a batch: connection refused; nothing was written",
         ));
         assert_eq!(refused.status(), 1);
         let message = refused.to_string();

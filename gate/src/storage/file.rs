@@ -108,7 +108,7 @@ impl FileStorage {
                 _ => return Ok(path),
             }
         }
-        Err(Error::Storage(format!(
+        Err(Error::storage_msg(format!(
             "cannot write {}: more than {MAX_LINKS} symbolic links lead to it",
             self.path.display()
         )))
@@ -130,7 +130,10 @@ impl FileStorage {
     }
 
     fn io_error(&self, what: &str, error: std::io::Error) -> Error {
-        Error::Storage(format!("cannot {what} {}: {error}", self.path.display()))
+        Error::storage(
+            format!("cannot {what} {}: {error}", self.path.display()),
+            error,
+        )
     }
 
     /// The file's contents; an empty book if it does not exist. The file
@@ -201,7 +204,7 @@ impl FileStorage {
     /// rename, fsync of the folder. Called under the lock.
     fn write(&self, target: &Path, book: &Book) -> Result<(), Error> {
         let mut json =
-            serde_json::to_vec_pretty(book).map_err(|e| Error::Storage(e.to_string()))?;
+            serde_json::to_vec_pretty(book).map_err(|e| Error::storage(e.to_string(), e))?;
         json.push(b'\n');
         let dir = match target.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
@@ -285,7 +288,9 @@ impl FileStorage {
                 handle
                     .spawn_blocking(move || change(&storage))
                     .await
-                    .unwrap_or_else(|e| Err(Error::Storage(format!("the file write failed: {e}"))))
+                    .unwrap_or_else(|e| {
+                        Err(Error::storage(format!("the file write failed: {e}"), e))
+                    })
             }),
             Err(_) => Box::pin(std::future::ready(change(&storage))),
         }

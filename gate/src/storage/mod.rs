@@ -14,15 +14,11 @@ mod file;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
-#[cfg(feature = "redis")]
-mod redis_url;
 mod shortcut;
 pub(crate) mod snapshot;
 
 #[cfg(feature = "redis")]
-pub use self::redis::{RedisBuilder, RedisStorage, REPUBLISH_ACTOR};
-#[cfg(feature = "redis")]
-pub use self::redis_url::redact_url;
+pub use self::redis::{redact_url, RedisBuilder, RedisStorage, REPUBLISH_ACTOR};
 pub use file::FileStorage;
 pub use memory::MemoryStorage;
 pub use shortcut::Shortcut;

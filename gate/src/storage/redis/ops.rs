@@ -2,84 +2,37 @@
 //! that a write whose answer did not come can be checked, and a write sent
 //! twice is applied once.
 //!
-//! Every write script runs inside [`guarded`]: it records the write's
-//! answer under `{prefix}:ops:{id}` (kept [`OPS_TTL`]) atomically with the
-//! change, and a write whose id is already recorded is not applied again:
-//! the guard answers what it answered the first time. [`OUTCOME`] checks an
-//! id; a write not applied yet is cancelled by the check (the record says
-//! `cancelled`), so that "not applied" stays true if the write reaches
-//! Redis later.
+//! Every write script runs inside the op guard (`scripts/guard.lua`,
+//! [`guarded`](super::scripts::guarded)): it records the write's answer under `{prefix}:ops:{id}`
+//! (kept [`OPS_TTL`]) atomically with the change, and a write whose id is
+//! already recorded is not applied again: the guard answers what it
+//! answered the first time. The outcome script (`scripts/outcome.lua`)
+//! checks an id; a write not applied yet is cancelled by the check (the
+//! record says `cancelled`), so that "not applied" stays true if the write
+//! reaches Redis later.
+//!
+//! Here: the ids, running a guarded write ([`RedisStorage::write`]) and
+//! finding out what became of one whose answer did not come.
 
-use std::sync::{Mutex, OnceLock, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::manager::Shared;
+use super::scripts::{
+    BatchReply, InsertReply, Invocation, OutcomeReply, RemovedReply, RepairReply, Script,
+    ShortcutReply, UpdateReply, WriteReply,
+};
+use super::RedisStorage;
+use crate::error::Error;
+use crate::storage::WriteOutcome;
+
+#[cfg(test)]
+use super::scripts::{guarded, OUTCOME};
 
 /// How long Redis keeps the record of a write (its id and answer).
-pub(super) const OPS_TTL: Duration = Duration::from_secs(3600);
-
-/// Wraps a write script. KEYS[1] is the write's record, ARGV[1] how long
-/// to keep it (ms), ARGV[2] the kind of write, ARGV[3] the type each of the
-/// script's own keys must have if it exists (`hash hash set list`, `*` for
-/// any); the guard takes them off KEYS and ARGV before the write's own
-/// script runs. The record holds `[kind, answer]`, or `cancelled` if an
-/// outcome check got there first. A key of the wrong type (written by some
-/// other tool) stops the write before it changes anything: Redis does not
-/// roll a script back, so a script that failed half way would have
-/// written half.
-pub(super) fn guarded(body: &str) -> String {
-    format!(
-        r"local record = table.remove(KEYS, 1)
-local ttl = table.remove(ARGV, 1)
-local kind = table.remove(ARGV, 1)
-local types = table.remove(ARGV, 1)
-local done = redis.call('GET', record)
-if done == 'cancelled' then
-  return redis.error_reply('GATECANCELLED an outcome check cancelled this write before it reached Redis: nothing was written')
-end
-if done then return cjson.decode(done)[2] end
-local i = 0
-for expected in string.gmatch(types, '%S+') do
-  i = i + 1
-  if KEYS[i] and expected ~= '*' then
-    local found = redis.call('TYPE', KEYS[i])['ok']
-    if found ~= 'none' and found ~= expected then
-      return redis.error_reply('GATEWRONGTYPE the key ' .. KEYS[i] .. ' holds a ' .. found .. ', not a ' .. expected .. ' (written by another tool?): nothing was written; delete or repair that key')
-    end
-  end
-end
-local function write()
-{body}
-end
-local reply = write()
-redis.call('SET', record, cjson.encode({{kind, reply}}), 'PX', ttl)
-return reply
-"
-    )
-}
-
-// KEYS: the write's record, history
-// ARGV: ttl (ms), id, 'fence' (cancel a write not applied yet) or 'look'
-//       (an id too old to be sure: look in the audit trail, cancel nothing)
-// Answers {1, record}, {0, ''} (cancelled now), {2, ''} (in the trail),
-// {3, ''} (nothing).
-pub(super) const OUTCOME: &str = r#"
-local done = redis.call('GET', KEYS[1])
-if done then return {1, done} end
-if ARGV[3] == 'look' then
-  local needle = '"op":' .. cjson.encode(ARGV[2])
-  for _, e in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
-    if string.find(e, needle, 1, true) then return {2, ''} end
-  end
-  return {3, ''}
-end
-redis.call('SET', KEYS[1], 'cancelled', 'PX', ARGV[1])
-return {0, ''}
-"#;
+const OPS_TTL: Duration = Duration::from_secs(3600);
 
 /// A new operation id: the time (ms since the epoch, hex), then 128
 /// random bits.
-pub(super) fn new_id() -> String {
+fn new_id() -> String {
     use std::collections::hash_map::RandomState;
     use std::hash::{BuildHasher, Hasher};
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -102,7 +55,7 @@ pub(super) fn new_id() -> String {
 }
 
 /// Whether `id` has the form of [`new_id`].
-pub(super) fn well_formed(id: &str) -> bool {
+fn well_formed(id: &str) -> bool {
     id.len() <= 64
         && id.split_once('-').is_some_and(|(ms, random)| {
             !ms.is_empty()
@@ -117,7 +70,7 @@ pub(super) fn well_formed(id: &str) -> bool {
 /// Whether the id is young enough that its record, if the write was
 /// applied, still exists (with a margin for clocks that differ): then a
 /// missing record means "not applied yet", and the check may cancel it.
-pub(super) fn recent(id: &str) -> bool {
+fn recent(id: &str) -> bool {
     let Some(ms) = id
         .split_once('-')
         .and_then(|(ms, _)| u64::from_str_radix(ms, 16).ok())
@@ -130,22 +83,25 @@ pub(super) fn recent(id: &str) -> bool {
     now.saturating_sub(ms) < (OPS_TTL / 2).as_millis() as u64
 }
 
-/// Whether the answer a write of `kind` got says it was applied.
-pub(super) fn applied(kind: &str, answer: &serde_json::Value) -> bool {
-    let first = || answer.get(0).and_then(serde_json::Value::as_i64);
+/// Whether the answer a write of `kind` got (as the guard kept it) says
+/// it was applied: read as that write's script reply.
+fn applied(kind: &str, answer: &serde_json::Value) -> bool {
+    fn reads<R: WriteReply>(answer: &serde_json::Value) -> bool {
+        R::from_redis_value(to_value(answer)).is_ok_and(|reply| reply.applied())
+    }
     match kind {
-        "register" | "repair" => answer.as_i64().is_some_and(|v| v > 0),
-        "unregister" => true,
-        // The shortcut script: 0 changed, 1 created, 2 not applied (the
-        // record is not in gate's form; the caller falls back).
-        "allow" | "disallow" | "shortcut" => matches!(first(), Some(0 | 1)),
-        _ => first() == Some(0),
+        "register" => reads::<InsertReply>(answer),
+        "repair" => reads::<RepairReply>(answer),
+        "unregister" => reads::<RemovedReply>(answer),
+        "allow" | "disallow" | "shortcut" => reads::<ShortcutReply>(answer),
+        "update" => reads::<UpdateReply>(answer),
+        _ => reads::<BatchReply>(answer),
     }
 }
 
 /// An answer kept as JSON by the guard, as Redis would have sent it (a
 /// Lua number is an integer, a table an array).
-pub(super) fn to_value(json: &serde_json::Value) -> redis::Value {
+fn to_value(json: &serde_json::Value) -> redis::Value {
     use serde_json::Value as J;
     match json {
         J::Null | J::Bool(false) => redis::Value::Nil,
@@ -165,14 +121,14 @@ pub(super) fn to_value(json: &serde_json::Value) -> redis::Value {
 /// Whether a failed call may have reached Redis: anything but a refused
 /// connection (the request was never sent) or an error answer (Redis
 /// answered, so the script did not run or ran as it says).
-pub(super) fn maybe_sent(error: &redis::RedisError) -> bool {
+fn maybe_sent(error: &redis::RedisError) -> bool {
     error.is_io_error() && !error.is_connection_refusal()
 }
 
 /// Whether an error answer to a write script means it changed nothing:
 /// the guard's refusals, and the errors Redis gives before a script runs.
 /// Any other error stopped the script part way (Redis does not roll back).
-pub(super) fn refused_whole(error: &redis::RedisError) -> bool {
+fn refused_whole(error: &redis::RedisError) -> bool {
     const BEFORE: [&str; 10] = [
         "GATECANCELLED",
         "GATEWRONGTYPE",
@@ -188,56 +144,209 @@ pub(super) fn refused_whole(error: &redis::RedisError) -> bool {
     error.code().is_some_and(|code| BEFORE.contains(&code))
 }
 
-/// Lets the storage mark its manager's sync status when Redis stops
-/// answering (a timed-out call), and clear that mark at the next answer.
-#[derive(Default)]
-pub(super) struct StatusLink {
-    shared: OnceLock<Weak<Shared>>,
-    /// The `last_error` this link set, while it stands.
-    marked: Mutex<Option<String>>,
+/// One write: its operation id, its record's key, its kind (`register`,
+/// `update`, `allow`, `disallow`, `unregister`, `batch`) and the switch it
+/// is about (the first one, for a batch).
+pub(super) struct Op {
+    pub(super) id: String,
+    record: String,
+    kind: &'static str,
+    name: String,
 }
 
-impl StatusLink {
-    pub(super) fn attach(&self, shared: Weak<Shared>) {
-        let _ = self.shared.set(shared);
+impl RedisStorage {
+    /// A new operation for a write of `kind` to the switch `name`.
+    pub(super) fn op(&self, kind: &'static str, name: &str) -> Op {
+        let id = new_id();
+        Op {
+            record: self.keys.op(&id),
+            id,
+            kind,
+            name: name.to_owned(),
+        }
     }
 
-    fn marked(&self) -> std::sync::MutexGuard<'_, Option<String>> {
-        self.marked.lock().unwrap_or_else(|e| e.into_inner())
+    /// An invocation of the guarded write `script` for `op`: the record's
+    /// key and the guard's arguments come first (see [`guarded`](super::scripts::guarded));
+    /// `types`: the type each key of the script must have.
+    pub(super) fn invocation<'s, R>(
+        &self,
+        script: &'s Script<R>,
+        op: &Op,
+        types: &str,
+    ) -> Invocation<'s, R> {
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(&op.record)
+            .arg(OPS_TTL.as_millis() as u64)
+            .arg(op.kind)
+            .arg(types);
+        invocation
     }
 
-    /// Redis did not answer in time: the manager is not connected.
-    pub(super) fn hung(&self, error: &str) {
-        let Some(shared) = self.shared.get().and_then(Weak::upgrade) else {
-            return;
-        };
-        let mut marked = self.marked();
-        shared.set_sync(|s| {
-            // The first error says most; one already disconnected stays so.
-            if s.connected {
-                tracing::warn!(%error, "gate: Redis does not answer; checks answer from the last known switches");
-                s.connected = false;
-                s.last_error = Some(error.to_owned());
-                *marked = Some(error.to_owned());
+    /// [`invocation`](Self::invocation) of a script that writes one
+    /// switch: KEYS switches, versions, its users set, history (then the
+    /// script's own keys), and `ARGV[1]` its key.
+    pub(super) fn switch_invocation<'s, R>(
+        &self,
+        script: &'s Script<R>,
+        op: &Op,
+        types: &str,
+        key: &str,
+    ) -> Invocation<'s, R> {
+        let mut invocation = self.invocation(script, op, types);
+        invocation
+            .key(&self.keys.switches)
+            .key(&self.keys.versions)
+            .key(self.keys.users(key))
+            .key(&self.keys.history)
+            .arg(key);
+        invocation
+    }
+
+    /// Runs a guarded write and reads its answer as the script's typed
+    /// reply. A write that was sent
+    /// but not answered is checked by its operation id (see
+    /// [`resolve`](Self::resolve)): the result is then the write's own, a
+    /// storage error if it was cancelled before it reached Redis, or
+    /// [`Error::OutcomeUnknown`] if Redis did not answer the check either.
+    /// A write that failed otherwise was not applied, and says so.
+    pub(super) async fn write<R: redis::FromRedisValue>(
+        &self,
+        op: &Op,
+        what: &str,
+        invocation: &Invocation<'_, R>,
+    ) -> Result<R, Error> {
+        let mut connection = self.connection.clone();
+        let sent = tokio::time::timeout(
+            self.timeout,
+            invocation.invoke_async::<redis::Value>(&mut connection),
+        )
+        .await;
+        let answer = match sent {
+            Ok(Ok(answer)) => {
+                self.status.answered();
+                answer
             }
-        });
+            Ok(Err(e)) if maybe_sent(&e) => {
+                let reason = if e.is_timeout() {
+                    let reason = format!(
+                        "Redis at {} did not answer within {:?}",
+                        self.url, self.timeout
+                    );
+                    self.status.hung(&reason);
+                    reason
+                } else {
+                    format!(
+                        "the connection to Redis at {} failed before the answer came ({e})",
+                        self.url
+                    )
+                };
+                self.resolve(op, what, reason).await?
+            }
+            Ok(Err(e)) if e.code().is_none() || refused_whole(&e) => {
+                return Err(self.storage_error_from(
+                    what,
+                    format_args!("{e}; nothing was written"),
+                    e.clone(),
+                ))
+            }
+            Ok(Err(e)) => {
+                // A script stopped part way: what it did before stays.
+                return Err(self.storage_error_from(
+                    what,
+                    format_args!("the write stopped at an error ({e}); what it did before stays: see the switch and the audit trail"),
+                    e.clone(),
+                ));
+            }
+            Err(_) => {
+                let reason = format!(
+                    "Redis at {} did not answer within {:?}",
+                    self.url, self.timeout
+                );
+                self.status.hung(&reason);
+                self.resolve(op, what, reason).await?
+            }
+        };
+        R::from_redis_value(answer).map_err(|e| Error::OutcomeUnknown {
+            name: op.name.clone(),
+            operation: op.kind.to_owned(),
+            id: op.id.clone(),
+            reason: format!("Redis answered something gate cannot read ({e})"),
+        })
     }
 
-    /// Redis answered: clears the mark, unless something else (the sync
-    /// task) changed the status since.
-    pub(super) fn answered(&self) {
-        let mut marked = self.marked();
-        let Some(error) = marked.take() else {
-            return;
-        };
-        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
-            shared.set_sync(|s| {
-                if !s.connected && s.last_error.as_deref() == Some(error.as_str()) {
-                    s.connected = true;
-                    s.last_error = None;
+    /// Finds out what became of a write whose answer did not come, by its
+    /// operation id, trying until the timeout runs out again: its answer
+    /// if it was applied (or refused); if it was not applied yet, the
+    /// check cancels it and the result is a storage error saying nothing
+    /// was written; [`Error::OutcomeUnknown`] if Redis does not answer.
+    async fn resolve(&self, op: &Op, what: &str, reason: String) -> Result<redis::Value, Error> {
+        let deadline = Instant::now() + self.timeout;
+        let pause = Duration::from_millis(20);
+        loop {
+            let left = deadline
+                .saturating_duration_since(Instant::now())
+                .max(pause);
+            let checked = tokio::time::timeout(left, self.check(&op.id, true)).await;
+            match checked {
+                Ok(Ok(OutcomeReply::Answered(_, answer))) => return Ok(to_value(&answer)),
+                Ok(Ok(OutcomeReply::Cancelled)) => {
+                    return Err(self.storage_error(
+                        what,
+                        format_args!("{reason}; the write had not reached Redis and was cancelled: nothing was written"),
+                    ))
                 }
+                Ok(Ok(OutcomeReply::InHistory | OutcomeReply::Nothing)) => {}
+                Ok(Err(_)) if Instant::now() + pause < deadline => {
+                    tokio::time::sleep(pause).await;
+                    continue;
+                }
+                Ok(Err(_)) | Err(_) => {}
+            }
+            return Err(Error::OutcomeUnknown {
+                name: op.name.clone(),
+                operation: op.kind.to_owned(),
+                id: op.id.clone(),
+                reason,
             });
         }
+    }
+
+    /// Checks the operation id `id`; `fence`: cancel the write if it was
+    /// not applied yet (only for an id young enough that its record must
+    /// still exist if it was).
+    async fn check(&self, id: &str, fence: bool) -> Result<OutcomeReply, Error> {
+        let mut connection = self.connection.clone();
+        let mut invocation = self.scripts.outcome.prepare_invoke();
+        invocation
+            .key(self.keys.op(id))
+            .key(&self.keys.history)
+            .arg(OPS_TTL.as_millis() as u64)
+            .arg(id)
+            .arg(if fence { "fence" } else { "look" });
+        self.call(
+            "check a write's outcome",
+            invocation.invoke_async(&mut connection),
+        )
+        .await
+    }
+
+    /// What became of the write with operation id `id`
+    /// ([`Storage::write_outcome`](crate::storage::Storage::write_outcome)).
+    pub(super) async fn outcome(&self, id: &str) -> Result<WriteOutcome, Error> {
+        if !well_formed(id) {
+            return Ok(WriteOutcome::NoRecord);
+        }
+        Ok(match self.check(id, recent(id)).await? {
+            OutcomeReply::Answered(kind, answer) if applied(&kind, &answer) => {
+                WriteOutcome::Applied
+            }
+            OutcomeReply::Answered(..) => WriteOutcome::NotApplied,
+            OutcomeReply::Cancelled => WriteOutcome::NotApplied,
+            OutcomeReply::InHistory => WriteOutcome::Applied,
+            OutcomeReply::Nothing => WriteOutcome::NoRecord,
+        })
     }
 }
 
