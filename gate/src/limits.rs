@@ -63,3 +63,8 @@ pub(crate) use gate_names::Text;
 pub(crate) fn check_text(text: &str, max: usize, kind: Text) -> Result<(), String> {
     gate_names::check_text(text, max, kind).map_err(|e| e.to_string())
 }
+
+/// How many times a read-modify-write (`Manager::modify`, a shortcut on a
+/// storage without its own) retries after a conflict before giving up with
+/// [`Error::Contended`](crate::Error::Contended).
+pub(crate) const MODIFY_ATTEMPTS: usize = 64;

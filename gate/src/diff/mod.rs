@@ -37,6 +37,7 @@ use crate::condition::Condition;
 use crate::switch::{State, Switch, Variant};
 
 pub use list::ListChange;
+#[cfg(feature = "redis")]
 pub(crate) use users::ids_added_and_removed;
 pub use users::{UsersChange, LISTED_IDS};
 

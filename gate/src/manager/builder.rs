@@ -68,8 +68,50 @@ impl Builder {
 
     /// Switches to the Redis storage at `url` (`redis://[:password@]host:port/db`);
     /// finish with [`RedisBuilder::build`](crate::storage::RedisBuilder::build).
+    /// The storage is then Redis: a storage given earlier with
+    /// [`storage`](Self::storage) is dropped (with a warning).
     #[cfg(feature = "redis")]
     pub fn redis(self, url: impl Into<String>) -> crate::storage::RedisBuilder {
+        if let Some(storage) = &self.storage {
+            tracing::warn!(
+                ?storage,
+                "gate: Builder::redis replaces the storage given earlier"
+            );
+        }
         crate::storage::RedisBuilder::new(url.into(), self.autocreate)
+    }
+}
+
+#[cfg(feature = "redis")]
+impl crate::storage::RedisBuilder {
+    /// Connects, loads the switches and starts following changes in the
+    /// background (on the current tokio runtime).
+    ///
+    /// If Redis is unreachable the manager still starts: with the switches
+    /// of the snapshot file if one is configured and readable, else with
+    /// none (and a warning); it joins Redis when Redis answers. If Redis
+    /// answers but lost its data (its marker differs from the one in the
+    /// snapshot file), the manager serves the snapshot file's switches
+    /// and reports the loss ([`SyncStatus::data_loss`](crate::storage::SyncStatus::data_loss)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Storage`](crate::Error::Storage) for a URL the redis crate does not accept.
+    pub async fn build(self) -> Result<Manager, crate::Error> {
+        let (storage, follow) = self.into_parts()?;
+        let manager = Manager::from_parts(
+            Box::new(storage.clone()),
+            follow.autocreate,
+            SyncStatus {
+                connected: false,
+                last_sync: None,
+                source: ReplicaSource::Empty,
+                last_error: None,
+                data_loss: None,
+                unreadable: 0,
+            },
+        );
+        follow.start(storage, manager.shared.replica.clone()).await;
+        Ok(manager)
     }
 }

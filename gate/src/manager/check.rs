@@ -115,7 +115,7 @@ impl Manager {
     /// `None` when the switch is unknown.
     #[inline]
     fn check(&self, name: &str, inputs: &dyn Inputs, which: Judged) -> Option<bool> {
-        let signals = &self.shared.signals;
+        let signals = &self.shared.replica.signals;
         let policy = Fire {
             signals,
             namespace: &self.namespace,

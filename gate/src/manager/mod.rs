@@ -25,30 +25,18 @@ use crate::storage::{key_of, Record, Storage, SyncStatus, WriteOutcome};
 use crate::switch::{validate_name, validate_namespace, Switch};
 
 pub use builder::Builder;
-pub(crate) use write::MODIFY_ATTEMPTS;
 
 /// What every handle of one manager shares: the storage, the replica, the
 /// signals, the test overrides and the autocreate queue.
 pub(crate) struct Shared {
-    pub(crate) replica: Replica,
+    pub(crate) replica: Arc<Replica>,
     pub(crate) storage: Box<dyn Storage>,
     autocreate: bool,
-    pub(crate) signals: Signals,
     pub(crate) overrides: Overrides,
     pub(crate) autocreator: Autocreator,
 }
 
 impl Shared {
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn set_sync(&self, change: impl FnOnce(&mut SyncStatus)) {
-        self.replica.set_sync(change);
-    }
-
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn note_unreadable(&self, key: &str, error: &str) -> bool {
-        self.replica.note_unreadable(key, error)
-    }
-
     pub(crate) fn note_readable(&self, readable: impl FnMut(&str) -> bool) {
         self.replica.note_readable(readable);
     }
@@ -63,7 +51,7 @@ impl Shared {
 
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn sync_to(&self, records: Vec<Record>, present: &[String], since: u64) {
-        self.replica.sync_to(records, present, since, &self.signals);
+        self.replica.sync_to(records, present, since);
     }
 
     pub(crate) fn seq(&self) -> u64 {
@@ -71,13 +59,7 @@ impl Shared {
     }
 
     pub(crate) fn apply(&self, changes: Vec<Apply>, origin: Origin) {
-        self.replica.apply(changes, origin, &self.signals);
-    }
-
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn apply_since(&self, changes: Vec<Apply>, origin: Origin, since: Option<u64>) {
-        self.replica
-            .apply_since(changes, origin, since, &self.signals);
+        self.replica.apply(changes, origin);
     }
 
     pub(crate) fn has_descendants(&self, namespace: &str, name: &str) -> bool {
@@ -98,15 +80,6 @@ impl Shared {
 
     pub(crate) fn replica_switch(&self, key: &str) -> Option<Arc<Switch>> {
         self.replica.switch(key)
-    }
-
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn replica_len(&self) -> usize {
-        self.replica.len()
-    }
-
-    pub(crate) fn replica_records(&self) -> Vec<Record> {
-        self.replica.records()
     }
 }
 
@@ -187,10 +160,9 @@ impl Manager {
     ) -> Manager {
         Manager {
             shared: Arc::new(Shared {
-                replica: Replica::new(sync),
+                replica: Arc::new(Replica::new(sync)),
                 storage,
                 autocreate,
-                signals: Signals::default(),
                 overrides: Overrides::default(),
                 autocreator: Autocreator::new(),
             }),
@@ -279,7 +251,7 @@ impl Manager {
 
     /// The signals (shared by every namespace of this manager).
     pub fn signals(&self) -> &Signals {
-        &self.shared.signals
+        &self.shared.replica.signals
     }
 
     /// A view of the same storage, settings and signals whose switches are

@@ -6,14 +6,12 @@ use std::fmt;
 use super::Manager;
 use crate::condition::Condition;
 use crate::error::Error;
+use crate::limits::MODIFY_ATTEMPTS;
 use crate::operator::{Operator, Percentage};
 use crate::replica::Apply;
 use crate::signals::Origin;
 use crate::storage::Shortcut;
 use crate::switch::{validate_name, State, Switch};
-
-/// How many times `modify` retries after a conflict before giving up.
-pub(crate) const MODIFY_ATTEMPTS: usize = 64;
 
 impl Manager {
     pub(crate) fn applied(&self, key: String, stored: Switch) {

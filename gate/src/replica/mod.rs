@@ -156,6 +156,9 @@ pub(crate) struct Replica {
     /// Storage key → why its record cannot be read, for the records the
     /// last reads skipped (each reported once).
     unreadable: Mutex<BTreeMap<String, String>>,
+    /// The signals of the manager: each change of the replica fires
+    /// `switch_registered`, `switch_updated` or `switch_unregistered`.
+    pub(crate) signals: Signals,
 }
 
 /// A thread's copy of a replica's current snapshot.
@@ -194,6 +197,7 @@ impl Replica {
             registry: Mutex::default(),
             sync: Mutex::new(sync),
             unreadable: Mutex::default(),
+            signals: Signals::default(),
         };
         // The root namespace is number 0.
         lock(&replica.registry).index("");
@@ -321,13 +325,7 @@ impl Replica {
     /// read that began at `since`: upserts them, and removes the switches
     /// that are neither among them nor in `present` (keys the read saw but
     /// could not parse, whose last good copy is kept).
-    pub(crate) fn sync_to(
-        &self,
-        records: Vec<Record>,
-        present: &[String],
-        since: u64,
-        signals: &Signals,
-    ) {
+    pub(crate) fn sync_to(&self, records: Vec<Record>, present: &[String], since: u64) {
         let mut seen: HashSet<String> = records.iter().map(|r| r.key.clone()).collect();
         seen.extend(present.iter().cloned());
         let mut changes: Vec<Apply> = records
@@ -343,7 +341,7 @@ impl Replica {
                 changes.push(Apply::Remove { key: record.key });
             }
         }
-        self.apply_since(changes, Origin::Remote, Some(since), signals);
+        self.apply_since(changes, Origin::Remote, Some(since));
     }
 
     /// The number of changes applied so far: pass it to
@@ -354,20 +352,14 @@ impl Replica {
 
     /// Applies changes, then fires the signals of those that changed the
     /// replica (registered, updated or unregistered).
-    pub(crate) fn apply(&self, changes: Vec<Apply>, origin: Origin, signals: &Signals) {
-        self.apply_since(changes, origin, None, signals);
+    pub(crate) fn apply(&self, changes: Vec<Apply>, origin: Origin) {
+        self.apply_since(changes, origin, None);
     }
 
     /// Like [`apply`](Self::apply), for changes read from the storage by a
     /// read that began at `since` (from [`seq`](Self::seq)): a key changed
     /// after that is left alone, since the read may predate its change.
-    pub(crate) fn apply_since(
-        &self,
-        changes: Vec<Apply>,
-        origin: Origin,
-        since: Option<u64>,
-        signals: &Signals,
-    ) {
+    pub(crate) fn apply_since(&self, changes: Vec<Apply>, origin: Origin, since: Option<u64>) {
         let mut events: Vec<ReplicaEvent> = Vec::new();
         {
             let mut registry = lock(&self.registry);
@@ -414,6 +406,7 @@ impl Replica {
             snapshot.sync_indices(&registry);
             self.publish(snapshot);
         }
+        let signals = &self.signals;
         for (key, previous, current) in events {
             let namespace = split_key(&key).0.to_owned();
             match (previous, current) {

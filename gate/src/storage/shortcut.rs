@@ -5,7 +5,7 @@ use super::{split_key, Storage};
 use crate::condition::{Argument, Condition};
 use crate::error::Error;
 use crate::history::{Action, HistoryEntry, UsersChange};
-use crate::manager::MODIFY_ATTEMPTS;
+use crate::limits::MODIFY_ATTEMPTS;
 use crate::operator::{Operator, Percentage};
 use crate::switch::{State, Switch};
 

@@ -13,12 +13,11 @@ use super::sync::{valid, Sync};
 use super::{redact_url, RedisStorage};
 use crate::error::Error;
 use crate::history::DEFAULT_HISTORY_CAPACITY;
-use crate::manager::Manager;
+use crate::replica::Replica;
 use crate::signals::Signals;
 use crate::storage::snapshot::read_snapshot;
-use crate::storage::{ReplicaSource, SyncStatus};
 
-/// Builds a [`Manager`] on Redis; from
+/// Builds a [`Manager`](crate::Manager) on Redis; from
 /// [`Manager::builder().redis(url)`](crate::Builder::redis).
 ///
 /// # Examples
@@ -188,57 +187,61 @@ impl RedisBuilder {
         })
     }
 
-    /// Connects, loads the switches and starts following changes in the
-    /// background (on the current tokio runtime).
-    ///
-    /// If Redis is unreachable the manager still starts: with the switches
-    /// of the snapshot file if one is configured and readable, else with
-    /// none (and a warning); it joins Redis when Redis answers. If Redis
-    /// answers but lost its data (its marker differs from the one in the
-    /// snapshot file), the manager serves the snapshot file's switches
-    /// and reports the loss ([`SyncStatus::data_loss`]).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Storage`] for a URL the redis crate does not accept.
-    pub async fn build(self) -> Result<Manager, Error> {
+    /// The storage, and what following it needs (see `build`, in
+    /// `manager/builder.rs`).
+    pub(crate) fn into_parts(self) -> Result<(RedisStorage, Follow), Error> {
         let storage = self.build_storage()?;
-        let manager = Manager::from_parts(
-            Box::new(storage.clone()),
-            self.autocreate,
-            SyncStatus {
-                connected: false,
-                last_sync: None,
-                source: ReplicaSource::Empty,
-                last_error: None,
-                data_loss: None,
-                unreadable: 0,
+        Ok((
+            storage,
+            Follow {
+                autocreate: self.autocreate,
+                setup: self.setup,
+                snapshot: self.snapshot,
+                interval: self.resync_interval,
+                republish: self.republish,
             },
-        );
+        ))
+    }
+}
+
+/// What following a Redis store needs besides the storage: the settings
+/// of [`RedisBuilder`] that are not the storage's.
+pub(crate) struct Follow {
+    /// Whether the manager autocreates unknown switches.
+    pub(crate) autocreate: bool,
+    setup: Option<SignalsSetup>,
+    snapshot: Option<PathBuf>,
+    interval: Duration,
+    republish: bool,
+}
+
+impl Follow {
+    /// Runs the `with_signals` set-up, loads the switches into `replica`
+    /// (or the snapshot file's, if Redis does not answer) and starts
+    /// following the store on the current tokio runtime.
+    pub(crate) async fn start(self, storage: RedisStorage, replica: Arc<Replica>) {
         if let Some(setup) = self.setup {
-            (setup.0)(manager.signals());
+            (setup.0)(&replica.signals);
         }
-        let shared = manager.shared().clone();
-        storage.status.attach(Arc::downgrade(&shared));
+        storage.status.attach(Arc::downgrade(&replica));
         let from_file = self.snapshot.as_deref().map(read_snapshot);
         let saved = match &from_file {
             Some(Ok(file)) => Some(file.clone()),
             _ => None,
         };
         let sync = Sync {
-            shared: Arc::downgrade(&shared),
+            replica: Arc::downgrade(&replica),
             storage,
-            interval: self.resync_interval,
+            interval: self.interval,
             epoch: Mutex::new(saved.as_ref().and_then(|s| s.epoch.clone())),
             saved: Mutex::new(saved.map(|s| valid(s.records))),
             snapshot: self.snapshot,
             republish: self.republish,
         };
-        if let Err(e) = sync.resync(&shared).await {
-            sync.start_offline(&shared, &e, from_file);
+        if let Err(e) = sync.resync(&replica).await {
+            sync.start_offline(&replica, &e, from_file);
         }
-        drop(shared);
+        drop(replica);
         tokio::spawn(sync.run());
-        Ok(manager)
     }
 }

@@ -109,6 +109,24 @@ impl std::fmt::Debug for RedisStorage {
 }
 
 impl RedisStorage {
+    /// The settings of a Redis storage at `url`
+    /// (`redis://[:password@]host:port/db`): finish with
+    /// [`build_storage`](RedisBuilder::build_storage) for the storage alone,
+    /// or [`build`](RedisBuilder::build) for a manager following it.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn run() -> Result<(), gate::Error> {
+    /// let storage = gate::storage::RedisStorage::builder("redis://127.0.0.1:6379/0")
+    ///     .prefix("myapp")
+    ///     .build_storage()?;
+    /// # let _ = storage; Ok(()) }
+    /// ```
+    pub fn builder(url: impl Into<String>) -> RedisBuilder {
+        RedisBuilder::new(url.into(), false)
+    }
+
     /// A storage error: Redis failed to do `what`; `detail` says how.
     fn storage_error(&self, what: &str, detail: impl std::fmt::Display) -> Error {
         Error::storage_msg(self.failed(what, detail))

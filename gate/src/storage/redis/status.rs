@@ -3,20 +3,20 @@
 
 use std::sync::{Mutex, OnceLock, Weak};
 
-use crate::manager::Shared;
+use crate::replica::Replica;
 
 /// Lets the storage mark its manager's sync status when Redis stops
 /// answering (a timed-out call), and clear that mark at the next answer.
 #[derive(Default)]
 pub(super) struct StatusLink {
-    shared: OnceLock<Weak<Shared>>,
+    replica: OnceLock<Weak<Replica>>,
     /// The `last_error` this link set, while it stands.
     marked: Mutex<Option<String>>,
 }
 
 impl StatusLink {
-    pub(super) fn attach(&self, shared: Weak<Shared>) {
-        let _ = self.shared.set(shared);
+    pub(super) fn attach(&self, replica: Weak<Replica>) {
+        let _ = self.replica.set(replica);
     }
 
     fn marked(&self) -> std::sync::MutexGuard<'_, Option<String>> {
@@ -25,11 +25,11 @@ impl StatusLink {
 
     /// Redis did not answer in time: the manager is not connected.
     pub(super) fn hung(&self, error: &str) {
-        let Some(shared) = self.shared.get().and_then(Weak::upgrade) else {
+        let Some(replica) = self.replica.get().and_then(Weak::upgrade) else {
             return;
         };
         let mut marked = self.marked();
-        shared.set_sync(|s| {
+        replica.set_sync(|s| {
             // The first error says most; one already disconnected stays so.
             if s.connected {
                 tracing::warn!(%error, "gate: Redis does not answer; checks answer from the last known switches");
@@ -47,8 +47,8 @@ impl StatusLink {
         let Some(error) = marked.take() else {
             return;
         };
-        if let Some(shared) = self.shared.get().and_then(Weak::upgrade) {
-            shared.set_sync(|s| {
+        if let Some(replica) = self.replica.get().and_then(Weak::upgrade) {
+            replica.set_sync(|s| {
                 if !s.connected && s.last_error.as_deref() == Some(error.as_str()) {
                     s.connected = true;
                     s.last_error = None;

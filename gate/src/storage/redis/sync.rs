@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use super::protocol::Notification;
 use super::{record, RedisStorage};
 use crate::error::Error;
-use crate::manager::{Apply, Shared};
+use crate::replica::{Apply, Replica};
 use crate::signals::{Origin, RecordSkipped};
 use crate::storage::snapshot::{write_snapshot, Snapshot};
 use crate::storage::{Record, ReplicaSource};
@@ -41,7 +41,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// The background task that keeps a replica in step with Redis.
 pub(super) struct Sync {
-    pub(super) shared: Weak<Shared>,
+    pub(super) replica: Weak<Replica>,
     pub(super) storage: RedisStorage,
     pub(super) interval: Duration,
     pub(super) snapshot: Option<PathBuf>,
@@ -61,7 +61,7 @@ pub const REPUBLISH_ACTOR: &str = "republish";
 impl Sync {
     pub(super) fn start_offline(
         &self,
-        shared: &Shared,
+        replica: &Replica,
         error: &Error,
         from_file: Option<Result<Snapshot, String>>,
     ) {
@@ -71,7 +71,7 @@ impl Sync {
                 let records = valid(file.records);
                 let count = records.len();
                 tracing::warn!(%error, path = %path.display(), switches = count, "gate: Redis is unreachable; serving the switches of the snapshot file until it answers");
-                shared.replace_all(records);
+                replica.replace_all(records);
                 ReplicaSource::SnapshotFile
             }
             Some((path, Err(file_error))) => {
@@ -83,7 +83,7 @@ impl Sync {
                 ReplicaSource::Empty
             }
         };
-        shared.set_sync(|s| {
+        replica.set_sync(|s| {
             s.connected = false;
             s.source = source;
             s.last_error = Some(error.to_string());
@@ -93,16 +93,13 @@ impl Sync {
     /// Reads everything and makes the replica equal to it, unless the
     /// store lost its data: then the replica only takes what the store
     /// holds, and loses nothing.
-    pub(super) async fn resync(&self, shared: &Shared) -> Result<(), Error> {
+    pub(super) async fn resync(&self, replica: &Replica) -> Result<(), Error> {
         // A change applied while the read runs is newer than what it reads.
-        let since = shared.seq();
-        let read = self
-            .storage
-            .fetch_all(|key| shared.replica_switch(key))
-            .await?;
+        let since = replica.seq();
+        let read = self.storage.fetch_all(|key| replica.switch(key)).await?;
         let saved = lock(&self.saved).clone();
-        let held = shared.replica_len().max(saved.as_ref().map_or(0, Vec::len));
-        let lost = self.data_lost(shared, read.epoch, held).await?;
+        let held = replica.len().max(saved.as_ref().map_or(0, Vec::len));
+        let lost = self.data_lost(replica, read.epoch, held).await?;
         lock(&self.saved).take();
         let mut records = Vec::with_capacity(read.records.len());
         let mut malformed = Vec::new();
@@ -110,7 +107,7 @@ impl Sync {
             match parsed {
                 Ok(switch) => records.push(Record { key, switch }),
                 Err(error) => {
-                    skipped(shared, key.clone(), &error);
+                    skipped(replica, key.clone(), &error);
                     malformed.push(key);
                 }
             }
@@ -119,7 +116,7 @@ impl Sync {
         // if it comes back.
         let unreadable: std::collections::BTreeSet<&str> =
             malformed.iter().map(String::as_str).collect();
-        shared.note_readable(|key| !unreadable.contains(key));
+        replica.note_readable(|key| !unreadable.contains(key));
         let mut source = Some(ReplicaSource::Storage);
         if lost {
             source = None;
@@ -127,7 +124,7 @@ impl Sync {
                 records.iter().map(|r| r.key.clone()).collect();
             stored.extend(malformed.iter().cloned());
             let mut changes = Vec::new();
-            if let Some(saved) = saved.filter(|_| shared.replica_len() == 0) {
+            if let Some(saved) = saved.filter(|_| replica.len() == 0) {
                 source = Some(ReplicaSource::SnapshotFile);
                 changes.extend(
                     saved
@@ -148,14 +145,14 @@ impl Sync {
                         authoritative: true,
                     }),
             );
-            shared.apply_since(changes, Origin::Remote, Some(since));
+            replica.apply_since(changes, Origin::Remote, Some(since));
             if self.republish {
-                self.republish(shared, &stored).await;
+                self.republish(replica, &stored).await;
             }
         } else {
-            shared.sync_to(records, &malformed, since);
+            replica.sync_to(records, &malformed, since);
         }
-        shared.set_sync(|s| {
+        replica.set_sync(|s| {
             s.connected = true;
             s.last_sync = Some(SystemTime::now());
             if let Some(source) = source {
@@ -163,27 +160,27 @@ impl Sync {
             }
             s.last_error = None;
         });
-        self.write_snapshot(shared);
+        self.write_snapshot(replica);
         Ok(())
     }
 
     /// Writes the replica to the snapshot file, unless the store lost its
     /// data (the file then keeps the last state the store held).
-    fn write_snapshot(&self, shared: &Shared) {
+    fn write_snapshot(&self, replica: &Replica) {
         let Some(path) = &self.snapshot else { return };
         let mut lost = false;
-        shared.set_sync(|s| lost = s.data_loss.is_some());
+        replica.set_sync(|s| lost = s.data_loss.is_some());
         if lost {
             return;
         }
         let epoch = lock(&self.epoch).clone();
-        if let Err(e) = write_snapshot(path, epoch.as_deref(), &shared.replica_records()) {
+        if let Err(e) = write_snapshot(path, epoch.as_deref(), &replica.records()) {
             tracing::warn!(path = %path.display(), error = %e, "gate: could not write the snapshot file");
         }
     }
 
-    fn disconnected(&self, shared: &Shared, error: &Error) {
-        shared.set_sync(|s| {
+    fn disconnected(&self, replica: &Replica, error: &Error) {
+        replica.set_sync(|s| {
             if s.connected {
                 tracing::warn!(%error, "gate: lost Redis; checks answer from the last known switches");
             }
@@ -195,7 +192,7 @@ impl Sync {
     pub(super) async fn run(self) {
         let mut backoff = Duration::from_millis(50);
         loop {
-            let Some(shared) = self.shared.upgrade() else {
+            let Some(replica) = self.replica.upgrade() else {
                 return;
             };
             let subscribed = async {
@@ -206,21 +203,21 @@ impl Sync {
                 self.storage
                     .call("subscribe", pubsub.subscribe(&self.storage.keys.channel))
                     .await?;
-                self.resync(&shared).await?;
+                self.resync(&replica).await?;
                 Ok::<_, Error>(pubsub)
             };
             let mut pubsub = match subscribed.await {
                 Ok(pubsub) => pubsub,
                 Err(e) => {
-                    self.disconnected(&shared, &e);
-                    drop(shared);
+                    self.disconnected(&replica, &e);
+                    drop(replica);
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_millis(500));
                     continue;
                 }
             };
             backoff = Duration::from_millis(50);
-            drop(shared);
+            drop(replica);
             let mut messages = pubsub.on_message();
             let mut resync = tokio::time::interval(self.interval);
             resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -231,17 +228,17 @@ impl Sync {
             let lost = loop {
                 tokio::select! {
                     message = messages.next() => {
-                        let Some(shared) = self.shared.upgrade() else { return };
+                        let Some(replica) = self.replica.upgrade() else { return };
                         let Some(message) = message else {
                             break Error::storage_msg(format!("Redis at {} closed the connection", self.storage.url));
                         };
-                        if let Err(e) = self.handle(&shared, message.get_payload_bytes()).await {
+                        if let Err(e) = self.handle(&replica, message.get_payload_bytes()).await {
                             break e;
                         }
                     }
                     _ = resync.tick() => {
-                        let Some(shared) = self.shared.upgrade() else { return };
-                        if let Err(e) = self.resync(&shared).await {
+                        let Some(replica) = self.replica.upgrade() else { return };
+                        if let Err(e) = self.resync(&replica).await {
                             break e;
                         }
                     }
@@ -255,20 +252,20 @@ impl Sync {
                 }
             };
             drop(messages);
-            let Some(shared) = self.shared.upgrade() else {
+            let Some(replica) = self.replica.upgrade() else {
                 return;
             };
-            self.disconnected(&shared, &lost);
+            self.disconnected(&replica, &lost);
         }
     }
 
     /// Applies one notification.
-    async fn handle(&self, shared: &Shared, payload: &[u8]) -> Result<(), Error> {
+    async fn handle(&self, replica: &Replica, payload: &[u8]) -> Result<(), Error> {
         let notification: Notification = match Notification::parse(payload) {
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(error = %e, "gate: unreadable change notification; resyncing");
-                return self.resync(shared).await;
+                return self.resync(replica).await;
             }
         };
         match notification {
@@ -276,30 +273,31 @@ impl Sync {
                 key,
                 version,
                 users,
-            } => match shared.replica_switch(&key) {
+            } => match replica.switch(&key) {
                 Some(known) if known.version == version => return Ok(()),
                 Some(known) if !users && known.version + 1 == version => {
-                    self.refetch_record(shared, key, &known, version).await?;
+                    self.refetch_record(replica, key, &known, version).await?;
                 }
-                _ => self.refetch(shared, key).await?,
+                _ => self.refetch(replica, key).await?,
             },
             Notification::Del { keys } => {
-                shared.note_readable(|key| keys.iter().any(|k| k == key));
-                shared.apply(
+                replica.note_readable(|key| keys.iter().any(|k| k == key));
+                replica.apply(
                     keys.into_iter().map(|key| Apply::Remove { key }).collect(),
                     Origin::Remote,
                 );
             }
             Notification::Allow { key, version, ids } => {
-                self.users_changed(shared, key, version, &ids, true).await?;
-            }
-            Notification::Disallow { key, version, ids } => {
-                self.users_changed(shared, key, version, &ids, false)
+                self.users_changed(replica, key, version, &ids, true)
                     .await?;
             }
-            Notification::Restored => return self.resync(shared).await,
+            Notification::Disallow { key, version, ids } => {
+                self.users_changed(replica, key, version, &ids, false)
+                    .await?;
+            }
+            Notification::Restored => return self.resync(replica).await,
         }
-        self.write_snapshot(shared);
+        self.write_snapshot(replica);
         Ok(())
     }
 
@@ -307,13 +305,13 @@ impl Sync {
     /// one version behind, else reads the switch again.
     async fn users_changed(
         &self,
-        shared: &Shared,
+        replica: &Replica,
         key: String,
         version: u64,
         ids: &[String],
         add: bool,
     ) -> Result<(), Error> {
-        match shared.replica_switch(&key) {
+        match replica.switch(&key) {
             Some(known) if known.version >= version => Ok(()),
             Some(known) if known.version + 1 == version => {
                 let mut next = Switch::clone(&known);
@@ -325,7 +323,7 @@ impl Sync {
                     }
                 }
                 next.version = version;
-                shared.apply(
+                replica.apply(
                     vec![Apply::Upsert {
                         key,
                         switch: next,
@@ -335,7 +333,7 @@ impl Sync {
                 );
                 Ok(())
             }
-            _ => self.refetch(shared, key).await,
+            _ => self.refetch(replica, key).await,
         }
     }
 
@@ -344,12 +342,12 @@ impl Sync {
     /// back to a full read if the switch moved on meanwhile.
     async fn refetch_record(
         &self,
-        shared: &Shared,
+        replica: &Replica,
         key: String,
         known: &Switch,
         version: u64,
     ) -> Result<(), Error> {
-        let since = Some(shared.seq());
+        let since = Some(replica.seq());
         let mut connection = self.storage.connection.clone();
         let (json, stored): (Option<Vec<u8>>, Option<Vec<u8>>) = self
             .storage
@@ -366,8 +364,8 @@ impl Sync {
             (Some(json), Ok(stored)) if stored == version => {
                 match record::parse_raw(&key, &json, version, known.users.clone()) {
                     Ok(switch) => {
-                        shared.note_readable(|k| k == key);
-                        shared.apply_since(
+                        replica.note_readable(|k| k == key);
+                        replica.apply_since(
                             vec![Apply::Upsert {
                                 key,
                                 switch,
@@ -377,22 +375,22 @@ impl Sync {
                             since,
                         );
                     }
-                    Err(error) => skipped(shared, key, &error),
+                    Err(error) => skipped(replica, key, &error),
                 }
                 Ok(())
             }
-            _ => self.refetch(shared, key).await,
+            _ => self.refetch(replica, key).await,
         }
     }
 
-    async fn refetch(&self, shared: &Shared, key: String) -> Result<(), Error> {
-        let since = Some(shared.seq());
+    async fn refetch(&self, replica: &Replica, key: String) -> Result<(), Error> {
+        let since = Some(replica.seq());
         let fetched = self.storage.fetch(&key).await?;
         if !matches!(fetched, Some(Err(_))) {
-            shared.note_readable(|k| k == key);
+            replica.note_readable(|k| k == key);
         }
         match fetched {
-            Some(Ok(switch)) => shared.apply_since(
+            Some(Ok(switch)) => replica.apply_since(
                 vec![Apply::Upsert {
                     key,
                     switch,
@@ -401,24 +399,24 @@ impl Sync {
                 Origin::Remote,
                 since,
             ),
-            Some(Err(error)) => skipped(shared, key, &error),
-            None => shared.apply_since(vec![Apply::Remove { key }], Origin::Remote, since),
+            Some(Err(error)) => skipped(replica, key, &error),
+            None => replica.apply_since(vec![Apply::Remove { key }], Origin::Remote, since),
         }
         Ok(())
     }
 }
 
 /// Reports an unreadable record, once per distinct problem.
-fn skipped(shared: &Shared, key: String, error: &Error) {
+fn skipped(replica: &Replica, key: String, error: &Error) {
     let error = match error {
         Error::Unreadable { reason, .. } => reason.clone(),
         other => other.to_string(),
     };
-    if !shared.note_unreadable(&key, &error) {
+    if !replica.note_unreadable(&key, &error) {
         return;
     }
     tracing::warn!(switch = %key, %error, "gate: skipped an unreadable switch record in Redis (its last good copy, if any, is kept)");
-    shared
+    replica
         .signals
         .record_skipped
         .emit_with(|| RecordSkipped { key, error });

@@ -4,7 +4,7 @@
 
 use super::{lock, Sync, REPUBLISH_ACTOR};
 use crate::error::Error;
-use crate::manager::Shared;
+use crate::replica::Replica;
 use crate::signals::StoreDataLost;
 use crate::storage::redis::epoch::RESTORED;
 use crate::storage::{BatchWrite, Storage};
@@ -16,7 +16,7 @@ impl Sync {
     /// replica holds nothing to lose, or when the store was restored.
     pub(super) async fn data_lost(
         &self,
-        shared: &Shared,
+        replica: &Replica,
         epoch: Option<String>,
         held: usize,
     ) -> Result<bool, Error> {
@@ -43,13 +43,13 @@ impl Sync {
                 "{message}; serving the last {held} known switches, which only explicit deletes remove, until it is restored (gate restore --from <snapshot file>)"
             );
             let mut first = false;
-            shared.set_sync(|s| {
+            replica.set_sync(|s| {
                 first = s.data_loss.is_none();
                 s.data_loss = Some(message.clone());
             });
             if first {
                 tracing::error!(switches = held, "gate: {message}");
-                shared.signals.store_data_lost.emit_with(|| StoreDataLost {
+                replica.signals.store_data_lost.emit_with(|| StoreDataLost {
                     message,
                     switches: held,
                 });
@@ -62,7 +62,7 @@ impl Sync {
         };
         *lock(&self.epoch) = Some(epoch);
         let mut was_lost = false;
-        shared.set_sync(|s| was_lost = s.data_loss.take().is_some());
+        replica.set_sync(|s| was_lost = s.data_loss.take().is_some());
         if was_lost {
             tracing::warn!("gate: Redis was restored after a data loss; following its state again");
         }
@@ -73,11 +73,11 @@ impl Sync {
     /// all or none, then marks the store restored.
     pub(super) async fn republish(
         &self,
-        shared: &Shared,
+        replica: &Replica,
         stored: &std::collections::BTreeSet<String>,
     ) {
-        let writes: Vec<(String, BatchWrite)> = shared
-            .replica_records()
+        let writes: Vec<(String, BatchWrite)> = replica
+            .records()
             .into_iter()
             .filter(|r| !stored.contains(&r.key))
             .map(|r| (r.key, BatchWrite::Create(r.switch)))
