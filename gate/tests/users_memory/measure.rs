@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 
 use gate::{Manager, State, Switch};
 
+use crate::process_support::{cpu_time, reset_peak, status_kib};
+use crate::redis_support::connection;
+
 /// How many ids the allow-list holds.
 pub(crate) const IDS: u32 = 1_000_000;
 
@@ -21,6 +24,9 @@ const CHUNK: u32 = 10_000;
 pub(crate) struct Load {
     /// From the start of `build()` until it returned the manager.
     pub(crate) took: Duration,
+    /// CPU time this process (all its threads) spent meanwhile; the rest
+    /// of `took` is waiting, mostly for the server.
+    pub(crate) cpu: Duration,
     /// Resident memory just before the load, KiB.
     pub(crate) rss_before_kib: u64,
     /// Resident memory just after the load, KiB.
@@ -48,8 +54,9 @@ impl std::fmt::Display for Load {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "load {:?}, RSS {:.1} → {:.1} MiB (+{:.1} MiB)",
+            "load {:.2?} ({:.2?} CPU in this process), RSS {:.1} → {:.1} MiB (+{:.1} MiB)",
             self.took,
+            self.cpu,
             self.rss_before_kib as f64 / 1024.0,
             self.rss_after_kib as f64 / 1024.0,
             self.growth_mib()
@@ -61,20 +68,13 @@ impl std::fmt::Display for Load {
     }
 }
 
-/// A field of `/proc/self/status`, in KiB.
-pub(crate) fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
-}
-
-/// Resets `VmHWM` to the current RSS (Linux ≥ 4.0); whether it could.
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+async fn manager(url: &str, prefix: &str) -> Manager {
+    Manager::builder()
+        .redis(url)
+        .prefix(prefix)
+        .build()
+        .await
+        .unwrap()
 }
 
 /// Writes switch [`SWITCH`] with ids `"0"` to `"999999"` under `prefix`:
@@ -82,21 +82,15 @@ fn reset_peak() -> bool {
 /// this process holds no copy of them (a copy freed here would leave
 /// memory the load could reuse, hiding part of its cost).
 pub(crate) async fn write(url: &str, prefix: &str) {
-    let writer = Manager::builder()
-        .redis(url)
-        .prefix(prefix)
-        .build()
-        .await
-        .unwrap();
+    let writer = manager(url, prefix).await;
     assert!(writer.sync_status().connected, "no Redis at {url}");
     writer
         .register(Switch::new(SWITCH).state(State::Selective).allow(0))
         .await
         .unwrap();
     drop(writer);
-    let client = redis::Client::open(url).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let set = format!("{prefix}:users:{SWITCH}");
+    let mut connection = connection(url).await;
+    let set = list_key(prefix);
     let script = redis::Script::new(
         "local ids = {}
          for i = tonumber(ARGV[1]), tonumber(ARGV[2]) - 1 do
@@ -127,16 +121,12 @@ pub(crate) async fn write(url: &str, prefix: &str) {
 pub(crate) async fn load(url: &str, prefix: &str) -> (Manager, Load) {
     let rss_before_kib = status_kib("VmRSS:");
     let peak = reset_peak();
-    let start = Instant::now();
-    let manager = Manager::builder()
-        .redis(url)
-        .prefix(prefix)
-        .build()
-        .await
-        .unwrap();
+    let (start, cpu) = (Instant::now(), cpu_time());
+    let manager = manager(url, prefix).await;
     let took = start.elapsed();
     let load = Load {
         took,
+        cpu: cpu_time() - cpu,
         rss_before_kib,
         rss_after_kib: status_kib("VmRSS:"),
         peak_kib: peak.then(|| status_kib("VmHWM:")),
@@ -148,22 +138,18 @@ pub(crate) async fn load(url: &str, prefix: &str) -> (Manager, Load) {
     (manager, load)
 }
 
-/// Deletes the keys under `prefix`; the large set with `UNLINK`, which
-/// frees it off the server's main thread (a `DEL` of a million members
-/// blocks it for longer than a client's timeout on a busy machine).
-pub(crate) async fn clean(url: &str, prefix: &str) {
-    let client = redis::Client::open(url).unwrap();
-    let mut c = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query_async(&mut c)
+/// Deletes the list with `UNLINK`, which frees it off the server's main
+/// thread: the `DEL` that deletes a test's keys would block the server
+/// longer than a client's timeout on a busy machine.
+pub(crate) async fn unlink_list(url: &str, prefix: &str) {
+    let _: () = redis::cmd("UNLINK")
+        .arg(list_key(prefix))
+        .query_async(&mut connection(url).await)
         .await
         .unwrap();
-    if !keys.is_empty() {
-        let _: () = redis::cmd("UNLINK")
-            .arg(keys)
-            .query_async(&mut c)
-            .await
-            .unwrap();
-    }
+}
+
+/// Where the Redis storage keeps the list (see `storage/redis`).
+fn list_key(prefix: &str) -> String {
+    format!("{prefix}:users:{SWITCH}")
 }
