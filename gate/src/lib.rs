@@ -51,6 +51,7 @@ pub mod signals;
 pub mod storage;
 mod switch;
 pub mod testing;
+mod users;
 mod value;
 
 use std::sync::OnceLock;

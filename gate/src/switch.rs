@@ -1,15 +1,14 @@
 //! Switches: the unit that is turned on and off.
 
 use std::fmt;
-use std::sync::Arc;
 
-use rustc_hash::FxHashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::condition::{Condition, RawCondition};
 use crate::error::Error;
 use crate::limits::{self, check_text, Text};
 pub(crate) use crate::names::{validate_name, validate_namespace};
+pub use crate::users::Users;
 
 /// The state of a switch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -31,96 +30,6 @@ impl fmt::Display for State {
             State::Selective => "selective",
             State::Global => "global",
         })
-    }
-}
-
-/// An explicit allow-list of identities. Cloning is cheap (the set is
-/// shared until one copy changes), and lookups do not allocate.
-#[derive(Clone, Default, Eq)]
-pub struct Users(Arc<FxHashSet<Box<str>>>);
-
-impl PartialEq for Users {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
-    }
-}
-
-impl Users {
-    /// Whether `id` is in the list.
-    pub fn contains(&self, id: &str) -> bool {
-        self.0.contains(id)
-    }
-
-    /// Adds `id`; returns whether it was new.
-    pub fn insert(&mut self, id: impl Into<String>) -> bool {
-        let id: String = id.into();
-        if self.0.contains(id.as_str()) {
-            return false;
-        }
-        Arc::make_mut(&mut self.0).insert(id.into_boxed_str())
-    }
-
-    /// Removes `id`; returns whether it was there.
-    pub fn remove(&mut self, id: &str) -> bool {
-        if !self.0.contains(id) {
-            return false;
-        }
-        Arc::make_mut(&mut self.0).remove(id)
-    }
-
-    /// How many ids are listed.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether the list is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The ids, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        self.0.iter().map(|s| &**s)
-    }
-
-    fn sorted(&self) -> Vec<&str> {
-        let mut ids: Vec<&str> = self.iter().collect();
-        ids.sort_unstable();
-        ids
-    }
-}
-
-impl fmt::Debug for Users {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.len() > 16 {
-            write!(f, "Users({} ids)", self.len())
-        } else {
-            f.debug_set().entries(self.sorted()).finish()
-        }
-    }
-}
-
-impl<S: Into<String>> FromIterator<S> for Users {
-    fn from_iter<I: IntoIterator<Item = S>>(iter: I) -> Self {
-        Users(Arc::new(
-            iter.into_iter()
-                .map(|s| s.into().into_boxed_str())
-                .collect(),
-        ))
-    }
-}
-
-impl Serialize for Users {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.sorted())
-    }
-}
-
-impl<'de> Deserialize<'de> for Users {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Vec::<String>::deserialize(deserializer)?
-            .into_iter()
-            .collect())
     }
 }
 

@@ -4,6 +4,7 @@
 //! Against a private redis-server, killed. The only test of this binary,
 //! so that the process's RSS and thread count are its own.
 
+mod process_support;
 mod redis_support;
 
 use std::time::{Duration, Instant};
@@ -34,18 +35,8 @@ async fn stranded() -> (Manager, Server) {
     (manager, server)
 }
 
-fn status_field(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/self/status"))
-}
-
 fn rss_kib() -> u64 {
-    status_field("VmRSS:")
+    process_support::status_kib("VmRSS:")
 }
 
 /// Threads of this process, except the tokio runtime's own (its blocking

@@ -90,7 +90,7 @@ impl RedisStorage {
     async fn scan_users(&self, key: &str, expected: usize) -> Result<Users, Error> {
         let mut connection = self.connection.clone();
         let set = self.keys.users(key);
-        let mut ids: Vec<String> = Vec::with_capacity(expected);
+        let mut users = Users::with_capacity(expected);
         let mut cursor = 0u64;
         loop {
             let (next, page): (u64, Vec<String>) = self
@@ -104,10 +104,11 @@ impl RedisStorage {
                         .query_async(&mut connection),
                 )
                 .await?;
-            ids.extend(page);
+            // Page by page, without a `String` per id kept; SSCAN may
+            // return an id twice, the list keeps one.
+            users.extend(page.iter().map(String::as_str));
             if next == 0 {
-                // SSCAN may return an id twice; the set keeps one.
-                return Ok(ids.into_iter().collect());
+                return Ok(users);
             }
             cursor = next;
         }
