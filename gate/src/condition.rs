@@ -195,7 +195,49 @@ impl Condition {
         salt: Option<&str>,
     ) -> Result<bool, ConditionError> {
         let value = value.ok_or(ConditionError::MissingAttribute)?;
-        Ok(self.operator.apply(&value, salt)? != self.negative)
+        let held = match self.common_case(&value) {
+            Some(held) => held,
+            None => self.operator.apply(&value, salt)?,
+        };
+        Ok(held != self.negative)
+    }
+
+    /// What [`Operator::apply`] answers, for the common operand types it
+    /// answers without a type error (integer comparisons, strings in a
+    /// list or equal), without its general dispatch; `None` for the rest.
+    #[inline]
+    fn common_case(&self, value: &Value<'_>) -> Option<bool> {
+        Some(match (&self.operator, value) {
+            (Operator::OneOf(options), Value::Str(s)) => {
+                let mut strings = false;
+                for option in options {
+                    if let Value::Str(option) = option {
+                        if crate::text::same(option.as_bytes(), s.as_bytes()) {
+                            return Some(true);
+                        }
+                        strings = true;
+                    }
+                }
+                // No string to compare with: `apply` reports the mismatch.
+                return strings.then_some(false);
+            }
+            (Operator::OneOf(options), Value::Int(n)) => {
+                if options.iter().any(|o| matches!(o, Value::Int(m) if m == n)) {
+                    true
+                } else {
+                    return None;
+                }
+            }
+            (Operator::Equals(Value::Str(expected)), Value::Str(s)) => {
+                crate::text::same(expected.as_bytes(), s.as_bytes())
+            }
+            (Operator::Equals(Value::Int(expected)), Value::Int(n)) => expected == n,
+            (Operator::MoreThan(Value::Int(bound)), Value::Int(n)) => n > bound,
+            (Operator::MoreThanOrEqualTo(Value::Int(bound)), Value::Int(n)) => n >= bound,
+            (Operator::LessThan(Value::Int(bound)), Value::Int(n)) => n < bound,
+            (Operator::LessThanOrEqualTo(Value::Int(bound)), Value::Int(n)) => n <= bound,
+            _ => return None,
+        })
     }
 
     /// Judges an identity (as text).
@@ -205,7 +247,19 @@ impl Condition {
         identity: &Identity<'_>,
         salt: Option<&str>,
     ) -> Result<bool, ConditionError> {
-        let held = identity.with_text(|text| self.operator.apply(&Value::from(text), salt))?;
+        // A percentage of identities (the usual rollout) is answered from
+        // the id's bucket directly: the same `crc32 % 100` that
+        // `Operator::apply` compares, without making it a `Value` first.
+        let held = identity.with_text(|text| match &self.operator {
+            Operator::Percent(p) => {
+                Ok(crate::bucket::salted_crc32(salt, text) % 100 < u32::from(p.get()))
+            }
+            Operator::PercentRange { lower, upper } => {
+                let bucket = crate::bucket::salted_crc32(salt, text) % 100;
+                Ok(u32::from(lower.get()) <= bucket && bucket < u32::from(upper.get()))
+            }
+            operator => operator.apply(&Value::from(text), salt),
+        })?;
         Ok(held != self.negative)
     }
 
@@ -271,5 +325,60 @@ impl fmt::Display for Condition {
             }
             other => write!(f, " {}", other.as_str().unwrap_or_default()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The common cases answer exactly what `Operator::apply` answers.
+    #[test]
+    fn the_common_cases_agree_with_apply() {
+        let operators = [
+            Operator::one_of(["oslo", "berlin", "paris"]),
+            Operator::one_of([1i64, 18, 30]),
+            Operator::one_of([1.5f64, 30.0]),
+            Operator::equals("berlin"),
+            Operator::equals(30i64),
+            Operator::equals(30.0f64),
+            Operator::more_than(18i64),
+            Operator::more_than(18.5f64),
+            Operator::more_than_or_equal_to(30i64),
+            Operator::less_than(30i64),
+            Operator::less_than_or_equal_to(30i64),
+            Operator::more_than("b"),
+        ];
+        let values = [
+            Value::from("berlin"),
+            Value::from("rome"),
+            Value::from("30"),
+            Value::from(""),
+            Value::from("a-much-longer-city-name"),
+            Value::from(30i64),
+            Value::from(18i64),
+            Value::from(-5i64),
+            Value::from(30.0f64),
+            Value::from(true),
+        ];
+        let mut answered = 0;
+        for operator in operators {
+            let operator = operator.unwrap();
+            for negative in [false, true] {
+                let mut condition = Condition::new("User", "x", operator.clone()).unwrap();
+                condition.negative = negative;
+                for value in &values {
+                    if condition.common_case(value).is_some() {
+                        answered += 1;
+                    }
+                    assert_eq!(
+                        condition.judge_attribute(Some(value.clone()), None),
+                        operator.apply(value, None).map(|held| held != negative),
+                        "{operator:?} {value:?} negative {negative}"
+                    );
+                }
+            }
+        }
+        assert!(answered > 40, "the common cases answered {answered}");
     }
 }

@@ -51,6 +51,7 @@ pub mod signals;
 pub mod storage;
 mod switch;
 pub mod testing;
+mod text;
 mod users;
 mod value;
 

@@ -344,34 +344,11 @@ fn holds(arena: &[u8], at: u32, id: &str) -> bool {
     let at = at as usize;
     match u8::try_from(id.len()) {
         Ok(len @ 0..0x40) => match arena.get(at..at + 1 + id.len()) {
-            Some([first, rest @ ..]) => *first == len && same(rest, id.as_bytes()),
+            Some([first, rest @ ..]) => *first == len && crate::text::same(rest, id.as_bytes()),
             _ => false,
         },
         _ => holds_long(arena, at, id),
     }
-}
-
-/// `a == b`: ids of 4 to 16 bytes (most numeric ids; not UUIDs) are
-/// compared as two overlapping words, first and last, without a call to
-/// `memcmp`.
-#[inline]
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    match a.len() {
-        8..=16 => ends_equal::<8>(a, b),
-        4..=7 => ends_equal::<4>(a, b),
-        _ => a == b,
-    }
-}
-
-/// Whether `a` and `b`, of one length from `W` to `2 * W`, have the same
-/// first `W` and last `W` bytes: all their bytes.
-#[inline]
-fn ends_equal<const W: usize>(a: &[u8], b: &[u8]) -> bool {
-    let last = a.len() - W;
-    a.get(..W) == b.get(..W) && a.get(last..) == b.get(last..)
 }
 
 /// [`holds`] for an id of 64 bytes or more.

@@ -122,7 +122,7 @@ pub(crate) fn decide<T: Trace, P: Policy>(
         trace.settled(Settled::Override);
         return Some(forced);
     }
-    let entry = scope.switches?.get(name)?;
+    let entry = scope.switches?.get(&crate::text::Key(name))?;
     let switch = &*entry.switch;
     if switch.concent {
         if let Some(parent) = entry.parent(name) {
@@ -241,7 +241,7 @@ fn judge<T: Trace, P: Policy>(
     let mut applicable = false;
     for (index, condition) in switch.conditions.iter().enumerate() {
         let result = match &condition.argument {
-            Argument::Kind(k) if k == kind => {
+            Argument::Kind(k) if crate::text::same(k.as_bytes(), kind.as_bytes()) => {
                 condition.judge_attribute(input.attribute(&condition.attribute), salt)
             }
             Argument::Kind(_) => continue,

@@ -77,7 +77,10 @@ impl Manager {
             return None;
         }
         let snapshot = self.shared.replica.load();
-        let switch = &self.namespace_in(&snapshot)?.get(name)?.switch;
+        let switch = &self
+            .namespace_in(&snapshot)?
+            .get(&crate::text::Key(name))?
+            .switch;
         eval::with_inputs(&inputs, Judged::WithContext, &mut |chain| {
             switch.pick_variant(eval::identity_hash(chain)?)
         })

@@ -54,7 +54,7 @@ impl Entry {
 }
 
 /// The switches of one namespace, by name.
-pub(crate) type Namespace = FxHashMap<Arc<str>, Entry>;
+pub(crate) type Namespace = hashbrown::HashMap<Arc<str>, Entry, rustc_hash::FxBuildHasher>;
 
 /// A change the replica went through: key, before, after.
 type ReplicaEvent = (String, Option<Arc<Switch>>, Option<Arc<Switch>>);
