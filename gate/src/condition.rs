@@ -221,12 +221,10 @@ impl Condition {
                 // No string to compare with: `apply` reports the mismatch.
                 return strings.then_some(false);
             }
-            (Operator::OneOf(options), Value::Int(n)) => {
-                if options.iter().any(|o| matches!(o, Value::Int(m) if m == n)) {
-                    true
-                } else {
-                    return None;
-                }
+            (Operator::OneOf(options), Value::Int(n))
+                if options.iter().any(|o| matches!(o, Value::Int(m) if m == n)) =>
+            {
+                true
             }
             (Operator::Equals(Value::Str(expected)), Value::Str(s)) => {
                 crate::text::same(expected.as_bytes(), s.as_bytes())
