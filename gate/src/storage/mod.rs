@@ -11,6 +11,7 @@ use crate::history::HistoryEntry;
 use crate::switch::Switch;
 
 mod file;
+mod forward;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -140,6 +141,19 @@ pub enum WriteOutcome {
 /// `actor`, atomically with the write where the storage allows it. The
 /// manager's conformance suite ([`crate::testing::conformance`]) checks
 /// these rules.
+///
+/// `Arc<S>` and `Box<S>` (also `Box<dyn Storage>`) are storages too,
+/// forwarding every method to `S`, so that several managers can share one
+/// storage:
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// let shared = Arc::new(gate::MemoryStorage::new());
+/// let a = gate::Manager::builder().storage(shared.clone()).build();
+/// let b = gate::Manager::builder().storage(shared).build();
+/// # let _ = (a, b);
+/// ```
 pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// Every stored switch.
     fn load(&self) -> BoxFuture<'_, Result<Vec<Record>, Error>>;
