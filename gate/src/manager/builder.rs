@@ -136,3 +136,27 @@ impl crate::storage::RedisBuilder {
         Ok(manager)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Manager, RetryPolicy};
+
+    #[test]
+    fn memory_retries_at_once_and_redis_jittered_unless_told() {
+        let memory = format!("{:?}", Manager::in_memory());
+        assert!(memory.contains("RetryPolicy::none()"), "{memory}");
+        #[cfg(feature = "redis")]
+        {
+            let redis = format!("{:?}", Manager::builder().redis("redis://127.0.0.1/"));
+            assert!(redis.contains("RetryPolicy::jittered()"), "{redis}");
+            let chosen = Manager::builder()
+                .retry_policy(RetryPolicy::none())
+                .redis("redis://127.0.0.1/");
+            assert!(format!("{chosen:?}").contains("RetryPolicy::none()"));
+        }
+        let custom = Manager::builder()
+            .retry_policy(RetryPolicy::custom(|_| std::time::Duration::ZERO))
+            .build();
+        assert!(format!("{custom:?}").contains("RetryPolicy::custom(..)"));
+    }
+}
