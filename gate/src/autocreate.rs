@@ -142,10 +142,10 @@ impl Autocreator {
         }
         let key = key_of(namespace, name);
         // A storage that answers at once (memory) registers it right here.
-        if let Some(result) =
-            shared
-                .storage
-                .insert_now(&key, crate::AUTOCREATE_ACTOR, Switch::new(name))
+        if let Some(result) = shared
+            .storage
+            .immediate()
+            .and_then(|now| now.insert_now(&key, crate::AUTOCREATE_ACTOR, Switch::new(name)))
         {
             match result {
                 Ok(stored) => shared.applied(key, stored),

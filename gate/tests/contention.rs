@@ -131,3 +131,36 @@ async fn shortcuts_fall_back_to_read_modify_write_on_other_storages() {
     assert_eq!(m.switch("beta").unwrap(), beta, "the replica follows");
     assert_eq!(m.history(Some("beta"), 10).await.unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn the_managers_retry_policy_paces_modify_and_the_shortcut_fallback() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let pauses = Arc::new(AtomicUsize::new(0));
+    let counted = pauses.clone();
+    let m = Manager::builder()
+        .storage(Racing {
+            always_moved: true,
+            ..Racing::default()
+        })
+        .retry_policy(gate::RetryPolicy::custom(move |attempt| {
+            assert!(attempt >= 1, "attempts count from 1");
+            counted.fetch_add(1, Ordering::Relaxed);
+            std::time::Duration::ZERO
+        }))
+        .build();
+    m.register(Switch::new("beta")).await.unwrap();
+    assert!(m.modify("beta", |s| s.state = State::Global).await.is_err());
+    assert_eq!(
+        pauses.swap(0, Ordering::Relaxed),
+        63,
+        "a pause before each retry"
+    );
+    assert!(m.allow("beta", "alice").await.is_err());
+    assert_eq!(
+        pauses.load(Ordering::Relaxed),
+        63,
+        "the storage's read-modify-write pauses by the manager's policy"
+    );
+}

@@ -498,7 +498,7 @@ async fn records_in_another_form_fall_back_to_read_modify_write() {
 /// allow-list is not exact, and a manager leaves it to the change feed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_allow_list_is_not_sent_back() {
-    use gate::storage::Shortcut;
+    use gate::storage::{Shortcut, ShortcutRequest};
     use gate::Storage;
     let url = shared_url().await;
     let prefix = Prefix::new(&url, "shortcut-large").await;
@@ -514,7 +514,7 @@ async fn a_large_allow_list_is_not_sent_back() {
 
     let allow_x = Shortcut::Allow(vec!["x".into()]);
     let v2 = storage
-        .apply_shortcut("big", "test", &allow_x, Some(&v1))
+        .apply_shortcut(ShortcutRequest::new("big", "test", &allow_x).known(Some(&v1)))
         .await
         .unwrap();
     assert!(v2.exact, "the caller's copy was the version changed");
@@ -523,7 +523,7 @@ async fn a_large_allow_list_is_not_sent_back() {
 
     let global = Shortcut::State(State::Global);
     let v3 = storage
-        .apply_shortcut("big", "test", &global, Some(&v1))
+        .apply_shortcut(ShortcutRequest::new("big", "test", &global).known(Some(&v1)))
         .await
         .unwrap();
     assert!(!v3.exact, "an older copy: the list is not sent back");

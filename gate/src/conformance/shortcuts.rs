@@ -9,7 +9,7 @@ use super::{key, ACTOR};
 use crate::condition::Condition;
 use crate::history::Action;
 use crate::operator::{Operator, Percentage};
-use crate::storage::{Shortcut, Storage};
+use crate::storage::{Shortcut, ShortcutRequest, Storage};
 use crate::switch::{State, Switch};
 
 /// The allow-list shortcut that creates the switch.
@@ -63,7 +63,7 @@ async fn entries(storage: &dyn Storage) -> usize {
 async fn walk(storage: &dyn Storage, prefix: &str, name: &str, audit: bool) -> String {
     let s = key(prefix, name);
     let created = storage
-        .apply_shortcut(&s, ACTOR, &allow_two(), None)
+        .apply_shortcut(ShortcutRequest::new(&s, ACTOR, &allow_two()))
         .await
         .unwrap();
     let mut expected = created.switch;
@@ -81,7 +81,7 @@ async fn walk(storage: &dyn Storage, prefix: &str, name: &str, audit: bool) -> S
         // Half the calls give the caller's copy, as a manager does.
         let known = (i % 2 == 1).then_some(&expected);
         let applied = storage
-            .apply_shortcut(&s, ACTOR, shortcut, known)
+            .apply_shortcut(ShortcutRequest::new(&s, ACTOR, shortcut).known(known))
             .await
             .unwrap();
         assert!(applied.exact);
@@ -155,7 +155,7 @@ async fn check_entry(
 pub async fn a_shortcut_on_a_missing_switch_creates_it(storage: &dyn Storage, prefix: &str) {
     let s = key(prefix, "conf_shortcut_create");
     let created = storage
-        .apply_shortcut(&s, ACTOR, &allow_two(), None)
+        .apply_shortcut(ShortcutRequest::new(&s, ACTOR, &allow_two()))
         .await
         .unwrap();
     assert!(created.exact);

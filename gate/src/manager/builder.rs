@@ -1,6 +1,7 @@
 //! [`Builder`]: the storage and settings of a new manager.
 
 use super::{spawn_write, Manager};
+use crate::retry::RetryPolicy;
 use crate::storage::{MemoryStorage, ReplicaSource, Storage, SyncStatus};
 
 /// Builds a [`Manager`].
@@ -15,6 +16,7 @@ use crate::storage::{MemoryStorage, ReplicaSource, Storage, SyncStatus};
 #[must_use]
 pub struct Builder {
     storage: Option<Box<dyn Storage>>,
+    retry: Option<RetryPolicy>,
     autocreate: bool,
 }
 
@@ -31,15 +33,27 @@ impl Builder {
         self
     }
 
+    /// How a write that lost a race to another writer pauses before it
+    /// tries again (`modify`, and the rollout shortcuts on a storage that
+    /// applies them as read-modify-write). Default:
+    /// [`RetryPolicy::none`], or [`RetryPolicy::jittered`] after
+    /// [`redis`](Self::redis).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
     /// The manager. Its replica starts with what the storage holds when it
-    /// can answer at once (the memory storage can), else empty and filled
-    /// in the background.
+    /// can answer at once (see
+    /// [`Storage::immediate`](crate::Storage::immediate): the memory and
+    /// file storages can), else empty and filled in the background.
     pub fn build(self) -> Manager {
         let storage = self
             .storage
             .unwrap_or_else(|| Box::new(MemoryStorage::new()));
         let manager = Manager::from_parts(
             storage,
+            self.retry.unwrap_or_default(),
             self.autocreate,
             SyncStatus {
                 connected: true,
@@ -50,7 +64,8 @@ impl Builder {
                 unreadable: 0,
             },
         );
-        match manager.shared.storage.load_now() {
+        let loaded = manager.shared.storage.immediate().map(|now| now.load_now());
+        match loaded {
             Some(Ok(records)) => manager.shared.replace_all(records),
             Some(Err(e)) => tracing::warn!(error = %e, "gate: could not load the storage"),
             None => {
@@ -78,7 +93,11 @@ impl Builder {
                 "gate: Builder::redis replaces the storage given earlier"
             );
         }
-        crate::storage::RedisBuilder::new(url.into(), self.autocreate)
+        let redis = crate::storage::RedisBuilder::new(url.into(), self.autocreate);
+        match self.retry {
+            Some(policy) => redis.retry_policy(policy),
+            None => redis,
+        }
     }
 }
 
@@ -98,9 +117,11 @@ impl crate::storage::RedisBuilder {
     ///
     /// [`Error::Storage`](crate::Error::Storage) for a URL the redis crate does not accept.
     pub async fn build(self) -> Result<Manager, crate::Error> {
+        let retry = self.chosen_retry_policy();
         let (storage, follow) = self.into_parts()?;
         let manager = Manager::from_parts(
             Box::new(storage.clone()),
+            retry,
             follow.autocreate,
             SyncStatus {
                 connected: false,
@@ -113,5 +134,29 @@ impl crate::storage::RedisBuilder {
         );
         follow.start(storage, manager.shared.replica.clone()).await;
         Ok(manager)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Manager, RetryPolicy};
+
+    #[test]
+    fn memory_retries_at_once_and_redis_jittered_unless_told() {
+        let memory = format!("{:?}", Manager::in_memory());
+        assert!(memory.contains("RetryPolicy::none()"), "{memory}");
+        #[cfg(feature = "redis")]
+        {
+            let redis = format!("{:?}", Manager::builder().redis("redis://127.0.0.1/"));
+            assert!(redis.contains("RetryPolicy::jittered()"), "{redis}");
+            let chosen = Manager::builder()
+                .retry_policy(RetryPolicy::none())
+                .redis("redis://127.0.0.1/");
+            assert!(format!("{chosen:?}").contains("RetryPolicy::none()"));
+        }
+        let custom = Manager::builder()
+            .retry_policy(RetryPolicy::custom(|_| std::time::Duration::ZERO))
+            .build();
+        assert!(format!("{custom:?}").contains("RetryPolicy::custom(..)"));
     }
 }

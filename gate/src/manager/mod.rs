@@ -20,17 +20,21 @@ use crate::eval::Overrides;
 use crate::history::HistoryEntry;
 pub(crate) use crate::replica::Apply;
 use crate::replica::Replica;
+use crate::retry::RetryPolicy;
 use crate::signals::{Origin, Signals};
 use crate::storage::{key_of, Record, Storage, SyncStatus, WriteOutcome};
 use crate::switch::{validate_name, validate_namespace, Switch};
 
 pub use builder::Builder;
 
-/// What every handle of one manager shares: the storage, the replica, the
-/// signals, the test overrides and the autocreate queue.
+/// What every handle of one manager shares: the storage, the retry
+/// policy, the replica, the signals, the test overrides and the autocreate
+/// queue.
 pub(crate) struct Shared {
     pub(crate) replica: Arc<Replica>,
     pub(crate) storage: Box<dyn Storage>,
+    /// How writes that lost a race pause before trying again.
+    pub(crate) retry: RetryPolicy,
     autocreate: bool,
     pub(crate) overrides: Overrides,
     pub(crate) autocreator: Autocreator,
@@ -122,6 +126,7 @@ impl fmt::Debug for Manager {
             .field("namespace", &self.namespace)
             .field("actor", &self.actor)
             .field("storage", &self.shared.storage)
+            .field("retry", &self.shared.retry)
             .field("autocreate", &self.shared.autocreate)
             .finish_non_exhaustive()
     }
@@ -155,6 +160,7 @@ pub(crate) fn spawn_write(future: impl std::future::Future<Output = ()> + Send +
 impl Manager {
     pub(crate) fn from_parts(
         storage: Box<dyn Storage>,
+        retry: RetryPolicy,
         autocreate: bool,
         sync: SyncStatus,
     ) -> Manager {
@@ -162,6 +168,7 @@ impl Manager {
             shared: Arc::new(Shared {
                 replica: Arc::new(Replica::new(sync)),
                 storage,
+                retry,
                 autocreate,
                 overrides: Overrides::default(),
                 autocreator: Autocreator::new(),

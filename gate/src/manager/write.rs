@@ -10,7 +10,7 @@ use crate::limits::MODIFY_ATTEMPTS;
 use crate::operator::{Operator, Percentage};
 use crate::replica::Apply;
 use crate::signals::Origin;
-use crate::storage::Shortcut;
+use crate::storage::{Shortcut, ShortcutRequest};
 use crate::switch::{validate_name, State, Switch};
 
 impl Manager {
@@ -96,7 +96,7 @@ impl Manager {
         let mut last_error = None;
         for attempt in 0..MODIFY_ATTEMPTS {
             if last_error.is_some() {
-                self.shared.storage.retry_pause(attempt).await;
+                self.shared.retry.wait(attempt).await;
             }
             let stored = self.shared.storage.get(&key).await?;
             let Some(current) = stored else {
@@ -215,7 +215,11 @@ impl Manager {
         let applied = self
             .shared
             .storage
-            .apply_shortcut(&key, &self.actor, &shortcut, known.as_deref())
+            .apply_shortcut(
+                ShortcutRequest::new(&key, &self.actor, &shortcut)
+                    .known(known.as_deref())
+                    .retry(&self.shared.retry),
+            )
             .await?;
         if applied.exact {
             self.applied(key, applied.switch.clone());

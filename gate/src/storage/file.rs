@@ -4,7 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::memory::Book;
-use super::{split_key, AppliedShortcut, BatchWrite, BoxFuture, Record, Shortcut, Storage};
+use super::{
+    split_key, AppliedShortcut, BatchWrite, BoxFuture, ImmediateStorage, Record, ShortcutRequest,
+    Storage,
+};
 use crate::error::Error;
 use crate::history::{self, HistoryEntry};
 use crate::switch::Switch;
@@ -382,12 +385,13 @@ impl Storage for FileStorage {
 
     fn apply_shortcut<'a>(
         &'a self,
-        key: &'a str,
-        actor: &'a str,
-        shortcut: &'a Shortcut,
-        _known: Option<&'a Switch>,
+        request: ShortcutRequest<'a>,
     ) -> BoxFuture<'a, Result<AppliedShortcut, Error>> {
-        let (key, actor, shortcut) = (key.to_owned(), actor.to_owned(), shortcut.clone());
+        let (key, actor, shortcut) = (
+            request.key.to_owned(),
+            request.actor.to_owned(),
+            request.shortcut.clone(),
+        );
         // One lock, one file write (none if nothing changes).
         self.blocking(move |s| {
             s.locked(|book| book.apply_shortcut(&key, &actor, &shortcut))
@@ -406,7 +410,15 @@ impl Storage for FileStorage {
         Box::pin(async move { selected })
     }
 
-    fn load_now(&self) -> Option<Result<Vec<Record>, Error>> {
-        Some(self.reload())
+    fn immediate(&self) -> Option<&dyn ImmediateStorage> {
+        Some(self)
+    }
+}
+
+/// The file is read at once when a manager is built; an insert writes the
+/// file, so autocreate does it in the background (`insert_now` is `None`).
+impl ImmediateStorage for FileStorage {
+    fn load_now(&self) -> Result<Vec<Record>, Error> {
+        self.reload()
     }
 }

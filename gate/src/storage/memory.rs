@@ -4,7 +4,8 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    in_tree, split_key, AppliedShortcut, BatchWrite, BoxFuture, Record, Shortcut, Storage,
+    in_tree, split_key, AppliedShortcut, BatchWrite, BoxFuture, ImmediateStorage, Record, Shortcut,
+    ShortcutRequest, Storage,
 };
 use crate::error::Error;
 use crate::history::{self, HistoryEntry, DEFAULT_HISTORY_CAPACITY};
@@ -235,12 +236,11 @@ impl Storage for MemoryStorage {
 
     fn apply_shortcut<'a>(
         &'a self,
-        key: &'a str,
-        actor: &'a str,
-        shortcut: &'a Shortcut,
-        _known: Option<&'a Switch>,
+        request: ShortcutRequest<'a>,
     ) -> BoxFuture<'a, Result<AppliedShortcut, Error>> {
-        let result = self.locked().apply_shortcut(key, actor, shortcut);
+        let result = self
+            .locked()
+            .apply_shortcut(request.key, request.actor, request.shortcut);
         Box::pin(async move { result.map(AppliedShortcut::exact) })
     }
 
@@ -253,8 +253,15 @@ impl Storage for MemoryStorage {
         Box::pin(async move { Ok(selected) })
     }
 
-    fn load_now(&self) -> Option<Result<Vec<Record>, Error>> {
-        Some(Ok(self.locked().records()))
+    fn immediate(&self) -> Option<&dyn ImmediateStorage> {
+        Some(self)
+    }
+}
+
+/// Everything is in memory: loads and inserts answer at once.
+impl ImmediateStorage for MemoryStorage {
+    fn load_now(&self) -> Result<Vec<Record>, Error> {
+        Ok(self.locked().records())
     }
 
     fn insert_now(&self, key: &str, actor: &str, switch: Switch) -> Option<Result<Switch, Error>> {

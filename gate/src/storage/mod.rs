@@ -11,6 +11,7 @@ use crate::history::HistoryEntry;
 use crate::switch::Switch;
 
 mod file;
+mod forward;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -21,7 +22,7 @@ pub(crate) mod snapshot;
 pub use self::redis::{redact_url, RedisBuilder, RedisStorage, REPUBLISH_ACTOR};
 pub use file::FileStorage;
 pub use memory::MemoryStorage;
-pub use shortcut::Shortcut;
+pub use shortcut::{Shortcut, ShortcutRequest};
 
 /// A boxed, sendable future, as storages return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -140,6 +141,19 @@ pub enum WriteOutcome {
 /// `actor`, atomically with the write where the storage allows it. The
 /// manager's conformance suite ([`crate::testing::conformance`]) checks
 /// these rules.
+///
+/// `Arc<S>` and `Box<S>` (also `Box<dyn Storage>`) are storages too,
+/// forwarding every method to `S`, so that several managers can share one
+/// storage:
+///
+/// ```
+/// use std::sync::Arc;
+///
+/// let shared = Arc::new(gate::MemoryStorage::new());
+/// let a = gate::Manager::builder().storage(shared.clone()).build();
+/// let b = gate::Manager::builder().storage(shared).build();
+/// # let _ = (a, b);
+/// ```
 pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// Every stored switch.
     fn load(&self) -> BoxFuture<'_, Result<Vec<Record>, Error>>;
@@ -196,18 +210,20 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         actor: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Record>, Error>>;
 
-    /// Applies a rollout shortcut to the switch at `key` as stored right
-    /// now, as one atomic write (one audit entry, the version bumped once),
-    /// creating the switch (selective) if it is missing, and writing
-    /// nothing if the change is already there. Two writers never conflict.
+    /// Applies a rollout shortcut (`request.shortcut`) to the switch at
+    /// `request.key` as stored right now, as one atomic write (one audit
+    /// entry naming `request.actor`, the version bumped once), creating the
+    /// switch (selective) if it is missing, and writing nothing if the
+    /// change is already there. Two writers never conflict.
     ///
-    /// `known` is the caller's copy of the switch, if it has one (its
-    /// replica's): a storage may use it instead of sending back an
+    /// `request.known` is the caller's copy of the switch, if it has one
+    /// (its replica's): a storage may use it instead of sending back an
     /// allow-list the caller already has.
     ///
     /// The default reads, applies and updates, retrying when another
-    /// writer got in between (so it can give up with
-    /// [`Error::Contended`]); the memory, file and Redis storages apply it
+    /// writer got in between, after the pause `request.retry` (the
+    /// manager's policy) says, so it can give up with
+    /// [`Error::Contended`]; the memory, file and Redis storages apply it
     /// atomically.
     ///
     /// # Errors
@@ -215,14 +231,10 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// A validation error of the changed switch, or a storage error.
     fn apply_shortcut<'a>(
         &'a self,
-        key: &'a str,
-        actor: &'a str,
-        shortcut: &'a Shortcut,
-        known: Option<&'a Switch>,
+        request: ShortcutRequest<'a>,
     ) -> BoxFuture<'a, Result<AppliedShortcut, Error>> {
-        let _ = known;
         Box::pin(async move {
-            shortcut::read_modify_write(self, key, actor, shortcut)
+            shortcut::read_modify_write(self, &request)
                 .await
                 .map(AppliedShortcut::exact)
         })
@@ -309,23 +321,47 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         Box::pin(std::future::ready(Ok(())))
     }
 
-    /// Waits a little before `modify` retries a write that lost a race
-    /// (`attempt` counts from 1), so that writers contending for one
-    /// switch stop colliding in lockstep. The default does not wait.
-    fn retry_pause(&self, attempt: usize) -> BoxFuture<'_, ()> {
-        let _ = attempt;
-        Box::pin(std::future::ready(()))
-    }
-
-    /// Every stored switch, right now, if the storage can answer without
-    /// waiting (the memory storage can). Used when a manager is built.
-    fn load_now(&self) -> Option<Result<Vec<Record>, Error>> {
+    /// The abilities of this storage that answer without waiting, if it
+    /// has them (see [`ImmediateStorage`]): the memory storage returns
+    /// itself, so that a manager built on it starts with its switches and
+    /// autocreates on the spot. The default has none: the manager then
+    /// loads and autocreates in the background.
+    fn immediate(&self) -> Option<&dyn ImmediateStorage> {
         None
     }
+}
 
-    /// `insert` right now, if the storage can do it without waiting; used
-    /// by autocreate on the check path. `None` means "do it in the
-    /// background".
+/// The optional, synchronous abilities of a storage that can answer
+/// without waiting for a server, offered through
+/// [`Storage::immediate`]. A manager uses them when it is built (to fill
+/// its replica before `build` returns) and when a check meets an unknown
+/// name with autocreate on (to register it at once, on the check path).
+///
+/// # Examples
+///
+/// ```
+/// use gate::storage::ImmediateStorage;
+/// use gate::{MemoryStorage, Storage, Switch};
+///
+/// let storage = MemoryStorage::new();
+/// let now = storage.immediate().expect("the memory storage answers at once");
+/// now.insert_now("beta", "alice", Switch::new("beta")).unwrap().unwrap();
+/// assert_eq!(now.load_now().unwrap().len(), 1);
+/// ```
+pub trait ImmediateStorage: Send + Sync {
+    /// Every stored switch, read now. Called when a manager is built,
+    /// never on the check path, so it may read a local file.
+    ///
+    /// # Errors
+    ///
+    /// The storage's error (the manager then starts empty, with a
+    /// warning).
+    fn load_now(&self) -> Result<Vec<Record>, Error>;
+
+    /// [`insert`](Storage::insert) right now, on the check path (by
+    /// autocreate), if the storage can do it in memory, without I/O;
+    /// `None` (the default) if it cannot, and the manager then registers
+    /// the switch in the background.
     fn insert_now(&self, key: &str, actor: &str, switch: Switch) -> Option<Result<Switch, Error>> {
         let _ = (key, actor, switch);
         None

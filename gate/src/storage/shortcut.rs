@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::history::{Action, HistoryEntry, UsersChange};
 use crate::limits::MODIFY_ATTEMPTS;
 use crate::operator::{Operator, Percentage};
+use crate::retry::{RetryPolicy, NO_PAUSE};
 use crate::switch::{State, Switch};
 
 /// A rollout shortcut, as a storage applies it with
@@ -44,6 +45,72 @@ pub enum Shortcut {
     Allow(Vec<String>),
     /// Removes these ids from the allow-list (`disallow`, `disallow_all`).
     Disallow(Vec<String>),
+}
+
+/// What [`Storage::apply_shortcut`](super::Storage::apply_shortcut) is
+/// asked to do: apply `shortcut` to the switch at `key`, recorded as
+/// `actor`'s; made with [`new`](Self::new), the optional parts added with
+/// [`known`](Self::known) and [`retry`](Self::retry).
+///
+/// # Examples
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use gate::storage::{Shortcut, ShortcutRequest};
+/// use gate::{MemoryStorage, RetryPolicy, State, Storage};
+///
+/// let storage = MemoryStorage::new();
+/// let global = Shortcut::State(State::Global);
+/// let policy = RetryPolicy::jittered();
+/// let request = ShortcutRequest::new("beta", "alice", &global).retry(&policy);
+/// let applied = storage.apply_shortcut(request).await?;
+/// assert_eq!((applied.switch.version, applied.switch.state), (1, State::Global));
+/// # Ok::<_, gate::Error>(())
+/// # }).unwrap();
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct ShortcutRequest<'a> {
+    /// The storage key of the switch.
+    pub key: &'a str,
+    /// Who the write is recorded as, in the audit trail.
+    pub actor: &'a str,
+    /// The change.
+    pub shortcut: &'a Shortcut,
+    /// The caller's copy of the switch, if it has one (its replica's): a
+    /// storage may use it instead of sending back an allow-list the
+    /// caller already has. Default: none.
+    pub known: Option<&'a Switch>,
+    /// How to pause between attempts, for a storage that applies the
+    /// shortcut as read-modify-write (the default of `apply_shortcut`):
+    /// the manager's policy. Default: [`RetryPolicy::none`].
+    pub retry: &'a RetryPolicy,
+}
+
+impl<'a> ShortcutRequest<'a> {
+    /// `shortcut` on the switch at `key`, by `actor`, with no known copy
+    /// and no pause between attempts.
+    pub fn new(key: &'a str, actor: &'a str, shortcut: &'a Shortcut) -> Self {
+        ShortcutRequest {
+            key,
+            actor,
+            shortcut,
+            known: None,
+            retry: &NO_PAUSE,
+        }
+    }
+
+    /// The caller's copy of the switch (see [`known`](Self#structfield.known)).
+    pub fn known(mut self, known: Option<&'a Switch>) -> Self {
+        self.known = known;
+        self
+    }
+
+    /// The pause between attempts (see [`retry`](Self#structfield.retry)).
+    pub fn retry(mut self, retry: &'a RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
 }
 
 impl Shortcut {
@@ -173,17 +240,22 @@ impl Shortcut {
 /// A shortcut as a read-modify-write with retries, for a storage without
 /// an atomic form of it (and for a Redis record not in the form gate
 /// writes): reads the switch, applies the change, and updates it if the
-/// version did not move meanwhile, else tries again.
+/// version did not move meanwhile, else pauses by the request's
+/// [`RetryPolicy`] and tries again.
 pub(crate) async fn read_modify_write<S: Storage + ?Sized>(
     storage: &S,
-    key: &str,
-    actor: &str,
-    shortcut: &Shortcut,
+    request: &ShortcutRequest<'_>,
 ) -> Result<Switch, Error> {
+    let ShortcutRequest {
+        key,
+        actor,
+        shortcut,
+        ..
+    } = *request;
     let name = split_key(key).1;
     for attempt in 0..MODIFY_ATTEMPTS {
         if attempt > 0 {
-            storage.retry_pause(attempt).await;
+            request.retry.wait(attempt).await;
         }
         let Some(current) = storage.get(key).await? else {
             let fresh = shortcut.created(name);

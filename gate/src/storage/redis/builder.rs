@@ -14,6 +14,7 @@ use super::{redact_url, RedisStorage};
 use crate::error::Error;
 use crate::history::DEFAULT_HISTORY_CAPACITY;
 use crate::replica::Replica;
+use crate::retry::RetryPolicy;
 use crate::signals::Signals;
 use crate::storage::snapshot::read_snapshot;
 
@@ -49,6 +50,7 @@ pub struct RedisBuilder {
     history_capacity: usize,
     setup: Option<SignalsSetup>,
     republish: bool,
+    retry: RetryPolicy,
 }
 
 /// What [`RedisBuilder::with_signals`] runs before the first load.
@@ -70,6 +72,7 @@ impl std::fmt::Debug for RedisBuilder {
             .field("timeout", &self.timeout)
             .field("snapshot", &self.snapshot)
             .field("history_capacity", &self.history_capacity)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -86,6 +89,7 @@ impl RedisBuilder {
             history_capacity: DEFAULT_HISTORY_CAPACITY,
             setup: None,
             republish: false,
+            retry: RetryPolicy::jittered(),
         }
     }
 
@@ -155,6 +159,20 @@ impl RedisBuilder {
     pub fn republish_on_data_loss(mut self, republish: bool) -> Self {
         self.republish = republish;
         self
+    }
+
+    /// How the manager's writes that lost a race pause before trying
+    /// again (default [`RetryPolicy::jittered`]: writers on several nodes
+    /// contending for one switch stop colliding in lockstep).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// The policy chosen with [`retry_policy`](Self::retry_policy), for
+    /// the manager (see `build`, in `manager/builder.rs`).
+    pub(crate) fn chosen_retry_policy(&self) -> RetryPolicy {
+        self.retry.clone()
     }
 
     /// The storage alone, without a manager (for the conformance suite or

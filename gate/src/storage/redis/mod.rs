@@ -53,7 +53,9 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use super::{AppliedShortcut, BatchWrite, BoxFuture, Record, Shortcut, Storage, WriteOutcome};
+use super::{
+    AppliedShortcut, BatchWrite, BoxFuture, Record, ShortcutRequest, Storage, WriteOutcome,
+};
 use crate::error::Error;
 use crate::history::HistoryEntry;
 use crate::switch::Switch;
@@ -239,12 +241,9 @@ impl Storage for RedisStorage {
 
     fn apply_shortcut<'a>(
         &'a self,
-        key: &'a str,
-        actor: &'a str,
-        shortcut: &'a Shortcut,
-        known: Option<&'a Switch>,
+        request: ShortcutRequest<'a>,
     ) -> BoxFuture<'a, Result<AppliedShortcut, Error>> {
-        Box::pin(self.shortcut(key, actor, shortcut, known))
+        Box::pin(self.shortcut(request))
     }
 
     fn write_batch<'a>(
@@ -270,10 +269,6 @@ impl Storage for RedisStorage {
 
     fn mark_restored(&self) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(self.mark_restored_now())
-    }
-
-    fn retry_pause(&self, attempt: usize) -> BoxFuture<'_, ()> {
-        Box::pin(tokio::time::sleep(write::retry_pause(attempt)))
     }
 
     fn history<'a>(

@@ -6,7 +6,7 @@ use super::scripts::{ShortcutReply, UsersBack};
 use super::{record, RedisStorage};
 use crate::error::Error;
 use crate::history::{Action, HistoryEntry, LISTED_IDS};
-use crate::storage::{shortcut, split_key, AppliedShortcut, Shortcut};
+use crate::storage::{shortcut, split_key, AppliedShortcut, Shortcut, ShortcutRequest};
 use crate::switch::Switch;
 
 /// A shortcut sends the allow-list back (for the caller's replica) up to
@@ -20,14 +20,18 @@ impl RedisStorage {
     /// ([`Storage::apply_shortcut`](crate::storage::Storage::apply_shortcut)).
     pub(super) async fn shortcut(
         &self,
-        key: &str,
-        actor: &str,
-        shortcut: &Shortcut,
-        known: Option<&Switch>,
+        request: ShortcutRequest<'_>,
     ) -> Result<AppliedShortcut, Error> {
+        let ShortcutRequest {
+            key,
+            actor,
+            shortcut,
+            known,
+            ..
+        } = request;
         match self.shortcut_script(key, actor, shortcut, known).await? {
             Some(applied) => Ok(applied),
-            None => shortcut::read_modify_write(self, key, actor, shortcut)
+            None => shortcut::read_modify_write(self, &request)
                 .await
                 .map(AppliedShortcut::exact),
         }

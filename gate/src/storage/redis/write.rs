@@ -2,8 +2,6 @@
 //! and the staging of large allow-lists. Each is one guarded script run
 //! ([`ops`](super::ops)); a batch and a shortcut have files of their own.
 
-use std::time::{Duration, SystemTime};
-
 use super::scripts::{InsertReply, RemovedReply, RepairReply, UpdateReply};
 use super::{record, RedisStorage};
 use crate::diff::ids_added_and_removed;
@@ -309,20 +307,4 @@ impl RedisStorage {
             )
             .await;
     }
-}
-
-/// How long a writer pauses before its `attempt`-th retry
-/// ([`Storage::retry_pause`](crate::storage::Storage::retry_pause)).
-pub(super) fn retry_pause(attempt: usize) -> Duration {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let noise = crate::bucket::crc32(&(nanos ^ NEXT.fetch_add(1, Ordering::Relaxed)).to_le_bytes());
-    // Random, below a ceiling that doubles from 200 µs (about a round
-    // trip) up to 50 ms: writers that keep colliding spread out, so
-    // that one gets through at each turn.
-    let ceiling = (200u32 << attempt.clamp(1, 9).saturating_sub(1)).min(50_000);
-    Duration::from_micros(u64::from(noise % ceiling))
 }
