@@ -1,6 +1,7 @@
 //! [`Builder`]: the storage and settings of a new manager.
 
 use super::{spawn_write, Manager};
+use crate::replica::{FollowOptions, Follower};
 use crate::storage::{MemoryStorage, ReplicaSource, Storage, SyncStatus};
 
 /// Builds a [`Manager`].
@@ -33,7 +34,8 @@ impl Builder {
 
     /// The manager. Its replica starts with what the storage holds when it
     /// can answer at once (the memory storage can), else empty and filled
-    /// in the background.
+    /// in the background. If the storage has a change feed
+    /// ([`Storage::watch`]), the replica follows it in the background.
     pub fn build(self) -> Manager {
         let storage = self
             .storage
@@ -62,6 +64,14 @@ impl Builder {
                     }
                 });
             }
+        }
+        let shared = &manager.shared;
+        let follower = Follower::new(&*shared.storage, &shared.replica, FollowOptions::default());
+        if let Some(mut follower) = follower {
+            let _ = spawn_write(async move {
+                follower.start().await;
+                follower.run().await;
+            });
         }
         manager
     }
@@ -98,7 +108,7 @@ impl crate::storage::RedisBuilder {
     ///
     /// [`Error::Storage`](crate::Error::Storage) for a URL the redis crate does not accept.
     pub async fn build(self) -> Result<Manager, crate::Error> {
-        let (storage, follow) = self.into_parts()?;
+        let (storage, mut follow) = self.into_parts()?;
         let manager = Manager::from_parts(
             Box::new(storage.clone()),
             follow.autocreate,
@@ -111,7 +121,18 @@ impl crate::storage::RedisBuilder {
                 unreadable: 0,
             },
         );
-        follow.start(storage, manager.shared.replica.clone()).await;
+        let replica = &manager.shared.replica;
+        follow.set_up(&replica.signals);
+        let options = FollowOptions {
+            snapshot: follow.snapshot,
+            republish: follow
+                .republish
+                .then(|| std::sync::Arc::new(storage.clone()) as std::sync::Arc<dyn Storage>),
+        };
+        if let Some(mut follower) = Follower::new(&storage, replica, options) {
+            follower.start().await;
+            tokio::spawn(follower.run());
+        }
         Ok(manager)
     }
 }
