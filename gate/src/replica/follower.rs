@@ -68,6 +68,22 @@ impl Watcher for Watch {
         self.replica.upgrade().map_or(0, |r| r.len()).max(saved)
     }
 
+    fn missing(&self, stored: &dyn Fn(&str) -> bool) -> usize {
+        let replica = self.replica.upgrade();
+        match replica.filter(|r| r.len() > 0) {
+            Some(replica) => replica
+                .current()
+                .switches()
+                .filter(|(key, _)| !stored(key))
+                .count(),
+            None => lock(&self.saved)
+                .iter()
+                .flatten()
+                .filter(|r| !stored(&r.key))
+                .count(),
+        }
+    }
+
     fn mark(&self) -> ReadMark {
         ReadMark(self.replica.upgrade().map_or(0, |r| r.seq()))
     }

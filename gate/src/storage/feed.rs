@@ -120,10 +120,15 @@ pub trait Watcher: Send + Sync {
     /// The watcher's copy of the switch at `key`.
     fn switch(&self, key: &str) -> Option<Arc<Switch>>;
 
-    /// How many switches the watcher serves (its replica, or the snapshot
-    /// file it will serve if the store turns out to have lost its data): a
-    /// store found empty loses nothing when this is 0.
+    /// How many switches the watcher serves: its replica, or the snapshot
+    /// file it will serve if the store turns out to have lost its data.
     fn held(&self) -> usize;
+
+    /// How many of the switches it serves ([`held`](Self::held)) the store
+    /// lacks, `stored` saying which keys the store has: a store found
+    /// without its marker lost nothing when this is 0 (the watcher held
+    /// nothing, or only what was written since).
+    fn missing(&self, stored: &dyn Fn(&str) -> bool) -> usize;
 
     /// Where the watcher stands now: take it before a read, and send it with
     /// what the read found.

@@ -185,7 +185,14 @@ impl Feed {
         let read_at = watcher.mark();
         let read = self.storage.fetch_all(|key| watcher.switch(key)).await?;
         let held = watcher.held();
-        let lost = self.data_lost(read.epoch, held).await?;
+        // `records` is sorted by key.
+        let stored = |key: &str| {
+            read.records
+                .binary_search_by(|(k, _)| k.as_str().cmp(key))
+                .is_ok()
+        };
+        let missing = || watcher.missing(&stored);
+        let lost = self.data_lost(read.epoch.clone(), held, missing).await?;
         let was_lost = std::mem::replace(&mut self.lost, lost.is_some());
         match lost {
             Some(message) => self.queue.push_back(Change::DataLost {

@@ -8,20 +8,23 @@ use crate::storage::redis::epoch::RESTORED;
 impl Feed {
     /// What the store lost, judged by its marker (`epoch`, as just read)
     /// against the one this feed follows, if it lost anything; `held` is
-    /// how many switches the follower serves. Adopts the store's marker
-    /// when the store is new to this feed, when the follower holds nothing
-    /// to lose, or when the store was restored.
+    /// how many switches the follower serves, `missing` counts those the
+    /// store lacks. Adopts the store's marker when the store is new to
+    /// this feed, when the store lacks nothing the follower serves (it held
+    /// nothing, or only what was written since the store lost its data),
+    /// or when the store was restored.
     pub(super) async fn data_lost(
         &mut self,
         epoch: Option<String>,
         held: usize,
+        missing: impl FnOnce() -> usize,
     ) -> Result<Option<String>, Error> {
         let known = self.epoch.clone();
         let adopt = match (&known, &epoch) {
             (Some(k), Some(e)) if k == e => true,
             (Some(_), Some(e)) if e.starts_with(RESTORED) => true,
             (None, _) => true,
-            (Some(_), _) => held == 0,
+            (Some(_), _) => held == 0 || missing() == 0,
         };
         if !adopt {
             let message = match &epoch {
