@@ -35,7 +35,8 @@ impl Builder {
     /// The manager. Its replica starts with what the storage holds when it
     /// can answer at once (the memory storage can), else empty and filled
     /// in the background. If the storage has a change feed
-    /// ([`Storage::watch`]), the replica follows it in the background.
+    /// ([`Storage::watch`]), the replica is loaded and kept in step by it,
+    /// in the background.
     pub fn build(self) -> Manager {
         let storage = self
             .storage
@@ -52,6 +53,16 @@ impl Builder {
                 unreadable: 0,
             },
         );
+        let shared = &manager.shared;
+        let follower = Follower::new(&*shared.storage, &shared.replica, FollowOptions::default());
+        if let Some(mut follower) = follower {
+            // The feed's first read loads the replica.
+            let _ = spawn_write(async move {
+                follower.start().await;
+                follower.run().await;
+            });
+            return manager;
+        }
         match manager.shared.storage.load_now() {
             Some(Ok(records)) => manager.shared.replace_all(records),
             Some(Err(e)) => tracing::warn!(error = %e, "gate: could not load the storage"),
@@ -64,14 +75,6 @@ impl Builder {
                     }
                 });
             }
-        }
-        let shared = &manager.shared;
-        let follower = Follower::new(&*shared.storage, &shared.replica, FollowOptions::default());
-        if let Some(mut follower) = follower {
-            let _ = spawn_write(async move {
-                follower.start().await;
-                follower.run().await;
-            });
         }
         manager
     }

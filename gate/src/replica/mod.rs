@@ -110,11 +110,14 @@ impl Snapshot {
     /// Every switch, with its storage key, in no particular order.
     pub(crate) fn switches(&self) -> impl Iterator<Item = (String, &Arc<Switch>)> {
         self.indices.iter().flat_map(move |(ns, &index)| {
-            self.namespaces.get(index).into_iter().flat_map(move |namespace| {
-                namespace
-                    .iter()
-                    .map(move |(name, entry)| (key_of(ns, name), &entry.switch))
-            })
+            self.namespaces
+                .get(index)
+                .into_iter()
+                .flat_map(move |namespace| {
+                    namespace
+                        .iter()
+                        .map(move |(name, entry)| (key_of(ns, name), &entry.switch))
+                })
         })
     }
 

@@ -279,8 +279,7 @@ impl Feed {
                     }
                 }
                 next.version = version;
-                self.queue
-                    .push_back(Change::Advanced { key, switch: next });
+                self.queue.push_back(Change::Advanced { key, switch: next });
                 Ok(())
             }
             _ => self.refetch(watcher, key).await,
