@@ -31,6 +31,7 @@ const HEALTH_INTERVAL: Duration = Duration::from_millis(500);
 /// The first pause before subscribing again after a failure; it doubles up
 /// to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+/// The longest pause between two attempts to subscribe.
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
 /// The change feed of `storage` for `watcher`.
