@@ -5,8 +5,8 @@ use std::path::Path;
 
 use crate::error::Error;
 use crate::manager::{Apply, Manager};
+use crate::replica::snapshot_file::read_snapshot;
 use crate::signals::{Origin, RecordSkipped};
-use crate::storage::snapshot::read_snapshot;
 use crate::storage::{split_key, BatchWrite, Record};
 use crate::switch::Switch;
 

@@ -1,6 +1,7 @@
 //! [`Builder`]: the storage and settings of a new manager.
 
 use super::{spawn_write, Manager};
+use crate::replica::{FollowOptions, Follower};
 use crate::retry::RetryPolicy;
 use crate::storage::{MemoryStorage, ReplicaSource, Storage, SyncStatus};
 
@@ -46,7 +47,9 @@ impl Builder {
     /// The manager. Its replica starts with what the storage holds when it
     /// can answer at once (see
     /// [`Storage::immediate`](crate::Storage::immediate): the memory and
-    /// file storages can), else empty and filled in the background.
+    /// file storages can), else empty and filled in the background. If the
+    /// storage has a change feed ([`Storage::watch`]), the replica is
+    /// loaded and kept in step by it, in the background.
     pub fn build(self) -> Manager {
         let storage = self
             .storage
@@ -64,6 +67,16 @@ impl Builder {
                 unreadable: 0,
             },
         );
+        let shared = &manager.shared;
+        let follower = Follower::new(&*shared.storage, &shared.replica, FollowOptions::default());
+        if let Some(mut follower) = follower {
+            // The feed's first read loads the replica.
+            let _ = spawn_write(async move {
+                follower.start().await;
+                follower.run().await;
+            });
+            return manager;
+        }
         let loaded = manager.shared.storage.immediate().map(|now| now.load_now());
         match loaded {
             Some(Ok(records)) => manager.shared.replace_all(records),
@@ -118,7 +131,7 @@ impl crate::storage::RedisBuilder {
     /// [`Error::Storage`](crate::Error::Storage) for a URL the redis crate does not accept.
     pub async fn build(self) -> Result<Manager, crate::Error> {
         let retry = self.chosen_retry_policy();
-        let (storage, follow) = self.into_parts()?;
+        let (storage, mut follow) = self.into_parts()?;
         let manager = Manager::from_parts(
             Box::new(storage.clone()),
             retry,
@@ -132,7 +145,18 @@ impl crate::storage::RedisBuilder {
                 unreadable: 0,
             },
         );
-        follow.start(storage, manager.shared.replica.clone()).await;
+        let replica = &manager.shared.replica;
+        follow.set_up(&replica.signals);
+        let options = FollowOptions {
+            snapshot: follow.snapshot,
+            republish: follow
+                .republish
+                .then(|| std::sync::Arc::new(storage.clone()) as std::sync::Arc<dyn Storage>),
+        };
+        if let Some(mut follower) = Follower::new(&storage, replica, options) {
+            follower.start().await;
+            tokio::spawn(follower.run());
+        }
         Ok(manager)
     }
 }

@@ -11,11 +11,17 @@
 //! The replica never applies an older state over a newer one: a local
 //! write's result replaces only an older version, and a full read of the
 //! storage that began before a change ([`Replica::seq`]) does not undo it.
+//!
+//! - `follower.rs`: the follower, which applies a storage's change feed
+//!   ([`Storage::watch`](crate::storage::Storage::watch)) to the replica,
+//!   whatever the storage: sync status, data-loss mode, republishing;
+//! - `snapshot_file.rs`: the snapshot file, written off the runtime's
+//!   threads, debounced, and read at start-up and by `restore`.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use arc_swap::{ArcSwap, Guard};
 use rustc_hash::FxHashMap;
@@ -23,6 +29,11 @@ use rustc_hash::FxHashMap;
 use crate::signals::{Origin, Signals, SwitchRegistered, SwitchUnregistered, SwitchUpdated};
 use crate::storage::{key_of, split_key, Record, SyncStatus};
 use crate::switch::Switch;
+
+mod follower;
+pub(crate) mod snapshot_file;
+
+pub(crate) use follower::{FollowOptions, Follower};
 
 /// One switch of a snapshot, with what a check needs precomputed.
 #[derive(Clone)]
@@ -96,6 +107,20 @@ impl Snapshot {
         }
     }
 
+    /// Every switch, with its storage key, in no particular order.
+    pub(crate) fn switches(&self) -> impl Iterator<Item = (String, &Arc<Switch>)> {
+        self.indices.iter().flat_map(move |(ns, &index)| {
+            self.namespaces
+                .get(index)
+                .into_iter()
+                .flat_map(move |namespace| {
+                    namespace
+                        .iter()
+                        .map(move |(name, entry)| (key_of(ns, name), &entry.switch))
+                })
+        })
+    }
+
     fn namespace_mut(&mut self, index: usize) -> &mut Namespace {
         if self.namespaces.len() <= index {
             self.namespaces.resize_with(index + 1, Default::default);
@@ -159,6 +184,10 @@ pub(crate) struct Replica {
     /// The signals of the manager: each change of the replica fires
     /// `switch_registered`, `switch_updated` or `switch_unregistered`.
     pub(crate) signals: Signals,
+    /// What the storage's change feed sees of the follower, if one
+    /// follows: kept as long as the replica, so that the feed (which holds
+    /// it weakly) ends when the replica goes.
+    watch: OnceLock<Arc<follower::Watch>>,
 }
 
 /// A thread's copy of a replica's current snapshot.
@@ -198,6 +227,7 @@ impl Replica {
             sync: Mutex::new(sync),
             unreadable: Mutex::default(),
             signals: Signals::default(),
+            watch: OnceLock::new(),
         };
         // The root namespace is number 0.
         lock(&replica.registry).index("");
@@ -207,6 +237,11 @@ impl Replica {
     /// The current snapshot.
     pub(crate) fn load(&self) -> Guard<Arc<Snapshot>> {
         self.snapshot.load()
+    }
+
+    /// The current snapshot, to keep (the snapshot file's writer does).
+    pub(crate) fn current(&self) -> Arc<Snapshot> {
+        self.snapshot.load_full()
     }
 
     /// Calls `f` with the current snapshot: what a check does. No lock and
@@ -275,14 +310,12 @@ impl Replica {
     }
 
     /// Changes how the replica stands with its storage.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn set_sync(&self, change: impl FnOnce(&mut SyncStatus)) {
         change(&mut lock(&self.sync));
     }
 
     /// Notes that the record at `key` cannot be read; true if this is
     /// news (the key was readable, or failed differently), to report.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn note_unreadable(&self, key: &str, error: &str) -> bool {
         let mut unreadable = lock(&self.unreadable);
         if unreadable.get(key).is_some_and(|known| known == error) {
@@ -463,7 +496,6 @@ impl Replica {
     }
 
     /// How many switches the replica holds.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {
         self.snapshot
             .load()

@@ -3,11 +3,11 @@
 //! managers can share one storage (`Manager::builder().storage(arc.clone())`),
 //! and a `Box<dyn Storage>` is a storage.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use super::{
-    AppliedShortcut, BatchWrite, BoxFuture, ImmediateStorage, Record, ShortcutRequest, Storage,
-    WriteOutcome,
+    AppliedShortcut, BatchWrite, BoxFuture, ChangeFeed, ImmediateStorage, Record, ShortcutRequest,
+    Storage, Watcher, WriteOutcome,
 };
 use crate::error::Error;
 use crate::history::HistoryEntry;
@@ -108,6 +108,10 @@ macro_rules! forward {
 
             fn immediate(&self) -> Option<&dyn ImmediateStorage> {
                 (**self).immediate()
+            }
+
+            fn watch(&self, watcher: Weak<dyn Watcher>) -> Option<ChangeFeed> {
+                (**self).watch(watcher)
             }
         }
     };
@@ -211,6 +215,9 @@ mod tests {
         fn immediate(&self) -> Option<&dyn ImmediateStorage> {
             self.0.immediate()
         }
+        fn watch(&self, _: Weak<dyn Watcher>) -> Option<ChangeFeed> {
+            Some(Box::pin(futures_util::stream::empty()))
+        }
     }
 
     fn overridden<T: std::fmt::Debug>(result: Result<T, Error>) -> bool {
@@ -243,6 +250,33 @@ mod tests {
         assert!(overridden(storage.mark_restored().await));
         let now = storage.immediate().expect("the inner memory storage's");
         assert_eq!(now.load_now().unwrap().len(), 1);
+        assert!(storage.watch(no_watcher()).is_some(), "the change feed");
+    }
+
+    /// A watcher that is gone already.
+    fn no_watcher() -> Weak<dyn Watcher> {
+        Weak::<NoWatcher>::new()
+    }
+
+    struct NoWatcher;
+
+    impl Watcher for NoWatcher {
+        fn switch(&self, _: &str) -> Option<Arc<Switch>> {
+            None
+        }
+        fn held(&self) -> usize {
+            0
+        }
+        fn missing(&self, _: &dyn Fn(&str) -> bool) -> usize {
+            0
+        }
+        fn mark(&self) -> crate::storage::ReadMark {
+            crate::storage::ReadMark(0)
+        }
+        fn marker(&self) -> Option<String> {
+            None
+        }
+        fn update_status(&self, _: &mut dyn FnMut(&mut crate::storage::SyncStatus)) {}
     }
 
     #[tokio::test]

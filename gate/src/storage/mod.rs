@@ -1,31 +1,38 @@
 //! Where switches are stored. Every manager keeps a replica of its storage
 //! in memory and answers checks from it; the storage is only touched by
-//! writes (and, for shared storages, by synchronisation).
+//! writes (and, for shared storages, by the change feed its follower
+//! applies: [`Storage::watch`], `feed.rs`).
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Weak;
 
 use crate::error::Error;
 use crate::history::HistoryEntry;
 use crate::switch::Switch;
 
+mod feed;
 mod file;
 mod forward;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
 mod shortcut;
-pub(crate) mod snapshot;
 
 #[cfg(feature = "redis")]
-pub use self::redis::{redact_url, RedisBuilder, RedisStorage, REPUBLISH_ACTOR};
+pub use self::redis::{redact_url, RedisBuilder, RedisStorage};
+pub use feed::{Change, ChangeFeed, ReadMark, Watcher};
 pub use file::FileStorage;
 pub use memory::MemoryStorage;
 pub use shortcut::{Shortcut, ShortcutRequest};
 
 /// A boxed, sendable future, as storages return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The actor of switches a node re-publishes after its store lost its
+/// data (see `republish_on_data_loss`).
+pub const REPUBLISH_ACTOR: &str = "republish";
 
 /// A stored switch with its key (`name`, or `namespace.name`).
 #[derive(Debug, Clone, PartialEq)]
@@ -250,6 +257,15 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
         let _ = (key, limit);
         Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// The storage's change feed, for a storage that other processes write
+    /// too: what they change, for `watcher`'s replica to follow (see
+    /// [`Change`]). The default, `None`, is for storages only this process
+    /// writes (memory, file): the manager applies its own writes.
+    fn watch(&self, watcher: Weak<dyn Watcher>) -> Option<ChangeFeed> {
+        let _ = watcher;
+        None
     }
 
     /// Applies every write of `writes` or none: creates (failing with

@@ -2,21 +2,18 @@
 //! manager on it that follows the store.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::ConnectionManagerConfig;
 
 use super::keys::Keys;
 use super::scripts::Scripts;
-use super::sync::{valid, Sync};
 use super::{redact_url, RedisStorage};
 use crate::error::Error;
 use crate::history::DEFAULT_HISTORY_CAPACITY;
-use crate::replica::Replica;
 use crate::retry::RetryPolicy;
 use crate::signals::Signals;
-use crate::storage::snapshot::read_snapshot;
 
 /// Builds a [`Manager`](crate::Manager) on Redis; from
 /// [`Manager::builder().redis(url)`](crate::Builder::redis).
@@ -125,8 +122,9 @@ impl RedisBuilder {
         self
     }
 
-    /// A local file the replica is written to (atomically) after each
-    /// sync, and read from when the process starts while Redis is down,
+    /// A local file the replica is written to (atomically, off the
+    /// runtime's worker threads, at most about once a second) as it
+    /// changes, and read from when the process starts while Redis is down,
     /// or finds that Redis lost its data. It is never written while the
     /// store is known to have lost its data; `gate restore --from` writes
     /// its switches back.
@@ -201,6 +199,7 @@ impl RedisBuilder {
             timeout: self.timeout,
             history_capacity: self.history_capacity,
             url: Arc::from(shown),
+            resync_interval: self.resync_interval,
             status: Arc::default(),
         })
     }
@@ -215,7 +214,6 @@ impl RedisBuilder {
                 autocreate: self.autocreate,
                 setup: self.setup,
                 snapshot: self.snapshot,
-                interval: self.resync_interval,
                 republish: self.republish,
             },
         ))
@@ -223,43 +221,23 @@ impl RedisBuilder {
 }
 
 /// What following a Redis store needs besides the storage: the settings
-/// of [`RedisBuilder`] that are not the storage's.
+/// of [`RedisBuilder`] that are not the storage's (the manager's builder,
+/// `manager/builder.rs`, hands them to the follower).
 pub(crate) struct Follow {
     /// Whether the manager autocreates unknown switches.
     pub(crate) autocreate: bool,
     setup: Option<SignalsSetup>,
-    snapshot: Option<PathBuf>,
-    interval: Duration,
-    republish: bool,
+    /// The snapshot file.
+    pub(crate) snapshot: Option<PathBuf>,
+    /// Write the replica back when the store lost its data.
+    pub(crate) republish: bool,
 }
 
 impl Follow {
-    /// Runs the `with_signals` set-up, loads the switches into `replica`
-    /// (or the snapshot file's, if Redis does not answer) and starts
-    /// following the store on the current tokio runtime.
-    pub(crate) async fn start(self, storage: RedisStorage, replica: Arc<Replica>) {
-        if let Some(setup) = self.setup {
-            (setup.0)(&replica.signals);
+    /// Runs the `with_signals` set-up (once).
+    pub(crate) fn set_up(&mut self, signals: &Signals) {
+        if let Some(setup) = self.setup.take() {
+            (setup.0)(signals);
         }
-        storage.status.attach(Arc::downgrade(&replica));
-        let from_file = self.snapshot.as_deref().map(read_snapshot);
-        let saved = match &from_file {
-            Some(Ok(file)) => Some(file.clone()),
-            _ => None,
-        };
-        let sync = Sync {
-            replica: Arc::downgrade(&replica),
-            storage,
-            interval: self.interval,
-            epoch: Mutex::new(saved.as_ref().and_then(|s| s.epoch.clone())),
-            saved: Mutex::new(saved.map(|s| valid(s.records))),
-            snapshot: self.snapshot,
-            republish: self.republish,
-        };
-        if let Err(e) = sync.resync(&replica).await {
-            sync.start_offline(&replica, &e, from_file);
-        }
-        drop(replica);
-        tokio::spawn(sync.run());
     }
 }

@@ -1,6 +1,6 @@
 //! The store's marker (`{prefix}:epoch`): set once by the first node
 //! (`SET NX`); gone or replaced while a node holds switches, it tells the
-//! node the store lost its data ([`sync`](super::sync)). A restore
+//! node the store lost its data ([`watch`](super::watch)). A restore
 //! replaces it with a `restored:` one.
 
 use std::time::SystemTime;

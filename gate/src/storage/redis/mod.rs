@@ -1,5 +1,6 @@
 //! Redis storage: every process of a fleet shares the switches, keeps a
-//! replica, and follows changes through pub/sub.
+//! replica, and follows changes through pub/sub (the change feed,
+//! [`watch`]).
 //!
 //! Key layout, under a prefix (default `gate`; see [`keys`]):
 //!
@@ -43,18 +44,19 @@
 //! | `write.rs` | register, update, unregister, repair, staging |
 //! | `batch.rs`, `shortcut.rs` | a batch of writes; a rollout shortcut |
 //! | `ops.rs` | operation ids: running a guarded write, checking an outcome |
-//! | `status.rs` | a timed-out call marks the manager's sync status |
+//! | `status.rs` | a timed-out call marks the follower's sync status |
 //! | `epoch.rs` | the store's marker: claimed, replaced by a restore |
-//! | `sync.rs` | the follower task: resync, notifications, health, data loss |
+//! | `watch.rs`, `watch/data_loss.rs` | the change feed: resyncs, notifications, health pings, data loss |
 //! | `url.rs` | URLs in messages, with every secret hidden |
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
 use super::{
-    AppliedShortcut, BatchWrite, BoxFuture, Record, ShortcutRequest, Storage, WriteOutcome,
+    AppliedShortcut, BatchWrite, BoxFuture, ChangeFeed, Record, ShortcutRequest, Storage, Watcher,
+    WriteOutcome,
 };
 use crate::error::Error;
 use crate::history::HistoryEntry;
@@ -71,12 +73,11 @@ mod record;
 mod scripts;
 mod shortcut;
 mod status;
-mod sync;
 mod url;
+mod watch;
 mod write;
 
 pub use builder::RedisBuilder;
-pub use sync::REPUBLISH_ACTOR;
 pub use url::redact_url;
 
 /// How long a health `PING` may take (or the configured timeout, if less).
@@ -96,7 +97,9 @@ pub struct RedisStorage {
     history_capacity: usize,
     /// The URL without its password, for messages.
     url: Arc<str>,
-    /// The manager's sync status, which a timed-out call marks.
+    /// How often the change feed reads the whole store again.
+    resync_interval: Duration,
+    /// The follower's sync status, which a timed-out call marks.
     status: Arc<status::StatusLink>,
 }
 
@@ -277,5 +280,10 @@ impl Storage for RedisStorage {
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
         Box::pin(self.read_history(key, limit))
+    }
+
+    fn watch(&self, watcher: Weak<dyn Watcher>) -> Option<ChangeFeed> {
+        self.status.attach(watcher.clone());
+        Some(watch::feed(self.clone(), watcher))
     }
 }

@@ -1,8 +1,8 @@
 //! The notifications on the changes channel (`{prefix}:changes`): one
 //! JSON object per write, tagged by `op`. The write scripts publish them
 //! (`cjson.encode({op = 'put', …})` in `scripts/*.lua`), [`epoch`](super::epoch)
-//! publishes `restored`, and the follower ([`sync`](super::sync)) parses
-//! and applies them.
+//! publishes `restored`, and the change feed ([`watch`](super::watch)) parses
+//! them into changes.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,22 +1,22 @@
-//! A timed-out call marks the manager's sync status disconnected; the
+//! A timed-out call marks the follower's sync status disconnected; the
 //! next answer clears that mark.
 
 use std::sync::{Mutex, OnceLock, Weak};
 
-use crate::replica::Replica;
+use crate::storage::Watcher;
 
-/// Lets the storage mark its manager's sync status when Redis stops
+/// Lets the storage mark its follower's sync status when Redis stops
 /// answering (a timed-out call), and clear that mark at the next answer.
 #[derive(Default)]
 pub(super) struct StatusLink {
-    replica: OnceLock<Weak<Replica>>,
+    watcher: OnceLock<Weak<dyn Watcher>>,
     /// The `last_error` this link set, while it stands.
     marked: Mutex<Option<String>>,
 }
 
 impl StatusLink {
-    pub(super) fn attach(&self, replica: Weak<Replica>) {
-        let _ = self.replica.set(replica);
+    pub(super) fn attach(&self, watcher: Weak<dyn Watcher>) {
+        let _ = self.watcher.set(watcher);
     }
 
     fn marked(&self) -> std::sync::MutexGuard<'_, Option<String>> {
@@ -25,11 +25,11 @@ impl StatusLink {
 
     /// Redis did not answer in time: the manager is not connected.
     pub(super) fn hung(&self, error: &str) {
-        let Some(replica) = self.replica.get().and_then(Weak::upgrade) else {
+        let Some(watcher) = self.watcher.get().and_then(Weak::upgrade) else {
             return;
         };
         let mut marked = self.marked();
-        replica.set_sync(|s| {
+        watcher.update_status(&mut |s| {
             // The first error says most; one already disconnected stays so.
             if s.connected {
                 tracing::warn!(%error, "gate: Redis does not answer; checks answer from the last known switches");
@@ -40,15 +40,15 @@ impl StatusLink {
         });
     }
 
-    /// Redis answered: clears the mark, unless something else (the sync
-    /// task) changed the status since.
+    /// Redis answered: clears the mark, unless something else (the change
+    /// feed) changed the status since.
     pub(super) fn answered(&self) {
         let mut marked = self.marked();
         let Some(error) = marked.take() else {
             return;
         };
-        if let Some(replica) = self.replica.get().and_then(Weak::upgrade) {
-            replica.set_sync(|s| {
+        if let Some(watcher) = self.watcher.get().and_then(Weak::upgrade) {
+            watcher.update_status(&mut |s| {
                 if !s.connected && s.last_error.as_deref() == Some(error.as_str()) {
                     s.connected = true;
                     s.last_error = None;
