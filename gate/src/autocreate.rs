@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use crate::error::Error;
+use crate::key::SwitchKey;
 use crate::manager::Shared;
-use crate::storage::{key_of, split_key};
 use crate::switch::{validate_name, Switch};
 
 /// Slots of the table of recently queued names (a power of two).
@@ -48,7 +48,7 @@ pub(crate) struct Autocreator {
 }
 
 impl Queue {
-    fn remove(&mut self, hash: u64, key: &str) {
+    fn remove(&mut self, hash: u64, key: &SwitchKey) {
         if let Some(keys) = self.pending.get_mut(&hash) {
             let before = keys.len();
             keys.retain(|k| k != key);
@@ -63,7 +63,7 @@ impl Queue {
 #[derive(Default)]
 struct Queue {
     /// Hash → storage keys of the names waiting (drained in key order).
-    pending: BTreeMap<u64, Vec<String>>,
+    pending: BTreeMap<u64, Vec<SwitchKey>>,
     /// How many keys `pending` holds.
     len: usize,
     /// Whether a worker is draining `pending`.
@@ -130,17 +130,15 @@ impl Autocreator {
         // Already waiting (its slot was taken by another name): nothing
         // to do, and nothing allocated to find out.
         if self.lock().pending.get(&hash).is_some_and(|keys| {
-            keys.iter().any(|k| {
-                let (ns, n) = split_key(k);
-                ns == namespace && n == name
-            })
+            keys.iter()
+                .any(|k| k.namespace() == namespace && k.name() == name)
         }) {
             return;
         }
         if validate_name(name).is_err() || shared.has_descendants(namespace, name) {
             return;
         }
-        let key = key_of(namespace, name);
+        let key = SwitchKey::join(namespace, name);
         // A storage that answers at once (memory) registers it right here.
         if let Some(result) = shared
             .storage
@@ -220,7 +218,7 @@ async fn drain(weak: Weak<Shared>) {
             return;
         };
         let creator = &shared.autocreator;
-        let batch: Vec<(u64, String)> = {
+        let batch: Vec<(u64, SwitchKey)> = {
             let mut queue = creator.lock();
             if queue.len == 0 {
                 queue.working = false;
@@ -242,7 +240,7 @@ async fn drain(weak: Weak<Shared>) {
         batch.sort_unstable_by(|a, b| a.1.cmp(&b.1));
         let mut error = None;
         for (hash, key) in batch {
-            let (namespace, name) = split_key(&key);
+            let (namespace, name) = (key.namespace(), key.name());
             let done = if shared.replica_switch(&key).is_some()
                 || shared.has_descendants(namespace, name)
             {

@@ -10,6 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::diff::SwitchDiff;
+use crate::key::SwitchKey;
 use crate::switch::Switch;
 
 pub use crate::diff::{UsersChange, LISTED_IDS};
@@ -44,8 +45,9 @@ pub struct HistoryEntry {
     pub actor: String,
     /// When, in milliseconds since the Unix epoch (the writer's clock).
     pub at: u64,
-    /// The switch's storage key (`name`, or `namespace.name`).
-    pub key: String,
+    /// The switch's key (serialized in its storage form, `name` or
+    /// `namespace.name`).
+    pub key: SwitchKey,
     /// What kind of change.
     pub action: Action,
     /// The switch's version after the change (0 when unregistered).
@@ -95,11 +97,11 @@ pub(crate) fn now_ms() -> u64 {
 }
 
 impl HistoryEntry {
-    pub(crate) fn new(actor: &str, key: &str, action: Action) -> Self {
+    pub(crate) fn new(actor: &str, key: &SwitchKey, action: Action) -> Self {
         HistoryEntry {
             actor: actor.to_owned(),
             at: now_ms(),
-            key: key.to_owned(),
+            key: key.clone(),
             action,
             version: 0,
             changes: SwitchDiff::default(),
@@ -109,7 +111,7 @@ impl HistoryEntry {
 
     /// The entry for registering `switch`: every field that differs from
     /// a new switch of the same name.
-    pub(crate) fn registered(actor: &str, key: &str, switch: &Switch) -> Self {
+    pub(crate) fn registered(actor: &str, key: &SwitchKey, switch: &Switch) -> Self {
         let blank = Switch::new(switch.name.clone());
         HistoryEntry {
             version: switch.version,
@@ -118,13 +120,18 @@ impl HistoryEntry {
     }
 
     /// The entry for changing `previous` into `current`.
-    pub(crate) fn updated(actor: &str, key: &str, previous: &Switch, current: &Switch) -> Self {
+    pub(crate) fn updated(
+        actor: &str,
+        key: &SwitchKey,
+        previous: &Switch,
+        current: &Switch,
+    ) -> Self {
         Self::updated_from(actor, key, previous, current, Action::Updated)
     }
 
     fn updated_from(
         actor: &str,
-        key: &str,
+        key: &SwitchKey,
         previous: &Switch,
         current: &Switch,
         action: Action,
@@ -137,14 +144,14 @@ impl HistoryEntry {
     }
 
     /// The entry for removing the switch at `key`.
-    pub(crate) fn unregistered(actor: &str, key: &str) -> Self {
+    pub(crate) fn unregistered(actor: &str, key: &SwitchKey) -> Self {
         HistoryEntry::new(actor, key, Action::Unregistered)
     }
 
     /// The entry for an in-place allow-list change, without the ids and
     /// the version (the Redis script adds those it applied).
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn allow_list(actor: &str, key: &str, add: bool) -> Self {
+    pub(crate) fn allow_list(actor: &str, key: &SwitchKey, add: bool) -> Self {
         let action = if add {
             Action::Allowed
         } else {
@@ -173,13 +180,13 @@ pub(crate) fn push_capped(history: &mut Vec<HistoryEntry>, entry: HistoryEntry, 
 /// its descendants (all if `None`), newest first.
 pub(crate) fn select(
     history: &[HistoryEntry],
-    key: Option<&str>,
+    key: Option<&SwitchKey>,
     limit: usize,
 ) -> Vec<HistoryEntry> {
     history
         .iter()
         .rev()
-        .filter(|e| key.is_none_or(|k| crate::storage::in_tree(&e.key, k)))
+        .filter(|e| key.is_none_or(|k| e.key.is_in_tree(k)))
         .take(limit)
         .cloned()
         .collect()

@@ -11,6 +11,7 @@ use serde_json::Value as Json;
 
 use crate::diff::SwitchDiff;
 use crate::error::Error;
+use crate::key::SwitchKey;
 use crate::manager::Manager;
 use crate::storage::BatchWrite;
 use crate::switch::Switch;
@@ -235,11 +236,11 @@ impl Manager {
         for write in &writes {
             write.switch().validate()?;
         }
-        let keyed: Vec<(String, BatchWrite)> = writes
+        let keyed: Vec<(SwitchKey, BatchWrite)> = writes
             .into_iter()
             .map(|w| (self.key(&w.switch().name), w))
             .collect();
-        let keys: Vec<String> = keyed.iter().map(|(k, _)| k.clone()).collect();
+        let keys: Vec<SwitchKey> = keyed.iter().map(|(k, _)| k.clone()).collect();
         let stored = self
             .shared()
             .storage

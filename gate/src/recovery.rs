@@ -4,10 +4,11 @@
 use std::path::Path;
 
 use crate::error::Error;
+use crate::key::SwitchKey;
 use crate::manager::{Apply, Manager};
 use crate::replica::snapshot_file::read_snapshot;
 use crate::signals::{Origin, RecordSkipped};
-use crate::storage::{split_key, BatchWrite, Record};
+use crate::storage::{BatchWrite, Record};
 use crate::switch::Switch;
 
 /// What [`Manager::restore_from`] did.
@@ -15,13 +16,13 @@ use crate::switch::Switch;
 #[non_exhaustive]
 pub struct Restored {
     /// The storage keys written back, in order.
-    pub created: Vec<String>,
+    pub created: Vec<SwitchKey>,
     /// The keys of the snapshot the store holds already (written since
     /// the loss, or never lost): left as the store has them.
-    pub kept: Vec<String>,
+    pub kept: Vec<SwitchKey>,
     /// The keys of the snapshot that are not valid switches, with why:
     /// not written.
-    pub invalid: Vec<(String, String)>,
+    pub invalid: Vec<(SwitchKey, String)>,
 }
 
 impl Manager {
@@ -37,7 +38,7 @@ impl Manager {
         self.shared()
             .unreadable()
             .into_iter()
-            .filter(|(key, _)| self.namespace().is_empty() || key.starts_with(&prefix))
+            .filter(|(key, _)| self.namespace().is_empty() || key.as_str().starts_with(&prefix))
             .map(|(key, error)| RecordSkipped { key, error })
             .collect()
     }
@@ -70,7 +71,7 @@ impl Manager {
             .repair(&key, self.actor(), switch)
             .await?;
         let shared = self.shared();
-        shared.note_readable(|k| k == key);
+        shared.note_readable(|k| *k == key);
         shared.apply(
             vec![Apply::Upsert {
                 key,
@@ -114,7 +115,7 @@ impl Manager {
             reason,
         })?;
         let shared = self.shared();
-        let stored: std::collections::BTreeSet<String> = shared
+        let stored: std::collections::BTreeSet<SwitchKey> = shared
             .storage
             .load()
             .await?
@@ -132,7 +133,7 @@ impl Manager {
                 done.invalid.push((key, e.to_string()));
                 continue;
             }
-            if switch.name != split_key(&key).1 {
+            if switch.name != key.name() {
                 let reason = format!("the record is named {:?}", switch.name);
                 done.invalid.push((key, reason));
                 continue;
@@ -146,7 +147,7 @@ impl Manager {
             writes.push((key, BatchWrite::Create(switch)));
         }
         if !writes.is_empty() {
-            let keys: Vec<String> = writes.iter().map(|(k, _)| k.clone()).collect();
+            let keys: Vec<SwitchKey> = writes.iter().map(|(k, _)| k.clone()).collect();
             let written = shared.storage.write_batch(self.actor(), writes).await?;
             shared.apply(
                 keys.into_iter()

@@ -9,6 +9,7 @@ use arc_swap::ArcSwap;
 
 use crate::condition::Condition;
 use crate::diff::SwitchDiff;
+use crate::key::SwitchKey;
 use crate::operator::ConditionError;
 use crate::switch::Switch;
 
@@ -229,8 +230,8 @@ pub struct SwitchChecked {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct RecordSkipped {
-    /// The storage key (`name` or `namespace.name`).
-    pub key: String,
+    /// The switch's key.
+    pub key: SwitchKey,
     /// What was wrong with it.
     pub error: String,
 }

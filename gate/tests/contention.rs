@@ -20,13 +20,13 @@ impl Storage for Racing {
         self.inner.load()
     }
 
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
+    fn get<'a>(&'a self, key: &'a gate::SwitchKey) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
         self.inner.get(key)
     }
 
     fn insert<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a gate::SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<Switch, Error>> {
@@ -35,7 +35,7 @@ impl Storage for Racing {
 
     fn update<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a gate::SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
@@ -53,7 +53,7 @@ impl Storage for Racing {
 
     fn remove_tree<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a gate::SwitchKey,
         actor: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
         self.inner.remove_tree(key, actor)
@@ -61,7 +61,7 @@ impl Storage for Racing {
 
     fn history<'a>(
         &'a self,
-        key: Option<&'a str>,
+        key: Option<&'a gate::SwitchKey>,
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
         self.inner.history(key, limit)

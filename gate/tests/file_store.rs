@@ -322,7 +322,11 @@ async fn reads_of_an_unchanged_file_do_not_recompile_its_patterns() {
     let t = std::time::Instant::now();
     const READS: u32 = 20;
     for _ in 0..READS {
-        assert!(storage.get("s7").await.unwrap().is_some());
+        assert!(storage
+            .get(&gate::SwitchKey::parse("s7"))
+            .await
+            .unwrap()
+            .is_some());
     }
     let per_read = t.elapsed() / READS;
     eprintln!("get() on a file of 1,000 patterns: {per_read:?} per read");
@@ -330,7 +334,11 @@ async fn reads_of_an_unchanged_file_do_not_recompile_its_patterns() {
     // Another process changes the file: the next read sees it.
     let other = manager(&dir.file());
     other.set_percentage("s7", 10).await.unwrap();
-    let read = storage.get("s7").await.unwrap().unwrap();
+    let read = storage
+        .get(&gate::SwitchKey::parse("s7"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(read.version, 2);
     assert_eq!(read.conditions.len(), 11);
     assert!(

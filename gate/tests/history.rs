@@ -23,7 +23,7 @@ async fn actors_and_namespaces() {
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.key)
+        .map(|e| e.key.to_string())
         .collect();
     assert_eq!(in_germany, ["germany.bavaria.beer", "germany.booze"]);
     let booze = germany.history(Some("booze"), 10).await.unwrap();

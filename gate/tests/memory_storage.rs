@@ -32,7 +32,11 @@ async fn two_managers_share_one_memory_storage() {
     a.register(Switch::new("beta")).await.unwrap();
     // The write is in the one storage: B reads it there, and its history
     // is A's.
-    let stored = shared.get("beta").await.unwrap().unwrap();
+    let stored = shared
+        .get(&gate::SwitchKey::parse("beta"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.version, 1);
     let entries = b.history(Some("beta"), 10).await.unwrap();
     assert_eq!(entries.len(), 1);

@@ -96,7 +96,9 @@ async fn each_problem_is_reported_once_from_start_up_on() {
         .resync_interval(Duration::from_millis(20))
         .with_signals(move |signals| {
             signals.record_skipped.connect(move |e| {
-                log.lock().unwrap().push((e.key.clone(), e.error.clone()));
+                log.lock()
+                    .unwrap()
+                    .push((e.key.to_string(), e.error.clone()));
             });
         })
         .build()

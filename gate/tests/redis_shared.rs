@@ -507,7 +507,7 @@ async fn a_cascade_is_recorded_in_key_order_not_hash_order() {
         .unwrap()
         .into_iter()
         .take(names.len())
-        .map(|e| e.key)
+        .map(|e| e.key.to_string())
         .collect();
     let newest_first: Vec<String> = sorted.iter().rev().cloned().collect();
     assert_eq!(

@@ -510,11 +510,16 @@ async fn a_large_allow_list_is_not_sent_back() {
         .unwrap();
     let mut big = Switch::new("big").state(State::Selective);
     big.users = (0..100_001u32).map(|i| i.to_string()).collect();
-    let v1 = storage.insert("big", "test", big).await.unwrap();
+    let v1 = storage
+        .insert(&gate::SwitchKey::parse("big"), "test", big)
+        .await
+        .unwrap();
 
     let allow_x = Shortcut::Allow(vec!["x".into()]);
     let v2 = storage
-        .apply_shortcut(ShortcutRequest::new("big", "test", &allow_x).known(Some(&v1)))
+        .apply_shortcut(
+            ShortcutRequest::new(&gate::SwitchKey::parse("big"), "test", &allow_x).known(Some(&v1)),
+        )
         .await
         .unwrap();
     assert!(v2.exact, "the caller's copy was the version changed");
@@ -523,7 +528,9 @@ async fn a_large_allow_list_is_not_sent_back() {
 
     let global = Shortcut::State(State::Global);
     let v3 = storage
-        .apply_shortcut(ShortcutRequest::new("big", "test", &global).known(Some(&v1)))
+        .apply_shortcut(
+            ShortcutRequest::new(&gate::SwitchKey::parse("big"), "test", &global).known(Some(&v1)),
+        )
         .await
         .unwrap();
     assert!(!v3.exact, "an older copy: the list is not sent back");

@@ -297,7 +297,11 @@ async fn every_accepted_switch_round_trips_through_every_storage() {
         ];
         for (store, storage) in storages {
             let err = storage
-                .insert(&switch.name, "test", switch.clone())
+                .insert(
+                    &gate::SwitchKey::parse(&switch.name),
+                    "test",
+                    switch.clone(),
+                )
                 .await
                 .unwrap_err();
             assert_eq!(&err, error, "{store} storage: {switch:?}");

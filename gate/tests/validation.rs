@@ -387,27 +387,33 @@ async fn the_storages_themselves_refuse_what_the_rules_refuse() {
         let key = switch.name.clone();
         for storage in [&file as &dyn Storage, &memory] {
             let err = storage
-                .insert(&key, "test", switch.clone())
+                .insert(&gate::SwitchKey::parse(&key), "test", switch.clone())
                 .await
                 .unwrap_err();
             assert_eq!(err.field(), Some(field), "{err}");
             let err = storage
                 .write_batch(
                     "test",
-                    vec![(key.clone(), BatchWrite::Create(switch.clone()))],
+                    vec![(
+                        gate::SwitchKey::parse(&key.clone()),
+                        BatchWrite::Create(switch.clone()),
+                    )],
                 )
                 .await
                 .unwrap_err();
             assert_eq!(err.field(), Some(field), "{err}");
         }
     }
-    file.insert("fine", "test", Switch::new("fine"))
+    file.insert(&gate::SwitchKey::parse("fine"), "test", Switch::new("fine"))
         .await
         .unwrap();
     let mut broken = broken_switches().remove(0).1;
     broken.name = "fine".into();
     broken.version = 1;
-    assert!(file.update("fine", "test", broken).await.is_err());
+    assert!(file
+        .update(&gate::SwitchKey::parse("fine"), "test", broken)
+        .await
+        .is_err());
     assert_eq!(FileStorage::open(&path).unwrap().reload().unwrap().len(), 1);
     std::fs::remove_dir_all(&dir).unwrap();
 }

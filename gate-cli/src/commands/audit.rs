@@ -52,7 +52,7 @@ pub(super) async fn history(
                 (utc(e.at), Some(Colour::Dim)),
                 (e.actor.clone(), None),
                 (action(e).to_owned(), None),
-                (e.key.clone(), None),
+                (e.key.to_string(), None),
                 (changes_summary(e), None),
             ]
         })

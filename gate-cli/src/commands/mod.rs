@@ -136,10 +136,11 @@ fn switches(n: usize) -> String {
 }
 
 /// `: a, b, c` (or nothing for none).
-fn listed(keys: &[String]) -> String {
+fn listed(keys: &[gate::SwitchKey]) -> String {
     if keys.is_empty() {
         String::new()
     } else {
+        let keys: Vec<&str> = keys.iter().map(gate::SwitchKey::as_str).collect();
         format!(": {}", keys.join(", "))
     }
 }

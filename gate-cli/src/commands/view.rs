@@ -97,9 +97,10 @@ pub(super) fn list(m: &Manager, json: bool, style: Style, out: &mut String) -> R
         let rows: Vec<Vec<Cell>> = unreadable
             .iter()
             .map(|r| {
-                let name = r.key.strip_prefix(&format!("{}.", m.namespace()));
+                let key = r.key.as_str();
+                let name = key.strip_prefix(&format!("{}.", m.namespace()));
                 vec![
-                    (name.unwrap_or(&r.key).to_owned(), None),
+                    (name.unwrap_or(key).to_owned(), None),
                     ("unreadable".to_owned(), Some(Colour::Red)),
                     (r.error.clone(), None),
                 ]

@@ -2,6 +2,7 @@
 
 use super::{key, ACTOR};
 use crate::error::Error;
+use crate::key::SwitchKey;
 use crate::storage::{BatchWrite, Storage};
 use crate::switch::{State, Switch};
 
@@ -10,8 +11,8 @@ use crate::switch::{State, Switch};
 /// history after inserting it.
 struct Batch {
     x_name: String,
-    x: String,
-    y: String,
+    x: SwitchKey,
+    y: SwitchKey,
     y1: Switch,
     history_before: usize,
 }

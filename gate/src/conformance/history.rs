@@ -5,6 +5,7 @@
 use super::records::tree;
 use super::ACTOR;
 use crate::history::{Action, HistoryEntry};
+use crate::key::SwitchKey;
 use crate::storage::Storage;
 use crate::switch::{State, Switch};
 
@@ -16,7 +17,7 @@ async fn tree_history(
     storage: &dyn Storage,
     prefix: &str,
     base: &str,
-) -> (String, Vec<HistoryEntry>) {
+) -> (SwitchKey, Vec<HistoryEntry>) {
     let [a, .., other] = tree(storage, prefix, base).await;
     let stored = storage.get(&a).await.unwrap().unwrap();
     storage

@@ -15,6 +15,7 @@ mod shortcuts;
 
 use std::future::Future;
 
+use crate::key::SwitchKey;
 use crate::storage::Storage;
 
 pub use batch::*;
@@ -26,12 +27,8 @@ pub use shortcuts::*;
 const ACTOR: &str = "conformance";
 
 /// The storage key of switch `name` under `prefix` (a namespace, or `""`).
-fn key(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{prefix}.{name}")
-    }
+fn key(prefix: &str, name: &str) -> SwitchKey {
+    SwitchKey::join(prefix, name)
 }
 
 /// Calls `$callback! { $($args)* rule rule … }` with the name of every

@@ -3,11 +3,12 @@
 
 use super::{key, ACTOR};
 use crate::error::Error;
+use crate::key::SwitchKey;
 use crate::storage::Storage;
 use crate::switch::{State, Switch};
 
 /// Inserts `conf_<name>` under `prefix`; its key and the stored switch.
-async fn inserted(storage: &dyn Storage, prefix: &str, name: &str) -> (String, Switch) {
+async fn inserted(storage: &dyn Storage, prefix: &str, name: &str) -> (SwitchKey, Switch) {
     let k = key(prefix, name);
     let stored = storage.insert(&k, ACTOR, Switch::new(name)).await.unwrap();
     (k, stored)
@@ -114,7 +115,7 @@ pub async fn update_of_a_missing_key_is_not_found(storage: &dyn Storage, prefix:
 /// A switch `conf_<base>`, its child and grandchild, and a sibling whose
 /// name starts with the switch's (`conf_<base>b`), inserted; their keys
 /// in that order.
-pub(super) async fn tree(storage: &dyn Storage, prefix: &str, base: &str) -> [String; 4] {
+pub(super) async fn tree(storage: &dyn Storage, prefix: &str, base: &str) -> [SwitchKey; 4] {
     let names = [
         base.to_owned(),
         format!("{base}:b"),
@@ -147,7 +148,7 @@ pub async fn remove_tree_removes_the_key_and_its_descendants_only(
     prefix: &str,
 ) {
     let [a, child, grandchild, other] = tree(storage, prefix, "conf_remove").await;
-    let mut removed: Vec<String> = storage
+    let mut removed: Vec<SwitchKey> = storage
         .remove_tree(&a, ACTOR)
         .await
         .unwrap()

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use super::{key, ACTOR};
 use crate::condition::Condition;
 use crate::history::Action;
+use crate::key::SwitchKey;
 use crate::operator::{Operator, Percentage};
 use crate::storage::{Shortcut, ShortcutRequest, Storage};
 use crate::switch::{State, Switch};
@@ -60,7 +61,7 @@ async fn entries(storage: &dyn Storage) -> usize {
 /// Applies every one of [`steps`] to `conf_<name>` (created by a shortcut,
 /// then given the [`numbers`]), checking that each returns and stores what
 /// it implies and, with `audit`, its audit entry. Returns the key.
-async fn walk(storage: &dyn Storage, prefix: &str, name: &str, audit: bool) -> String {
+async fn walk(storage: &dyn Storage, prefix: &str, name: &str, audit: bool) -> SwitchKey {
     let s = key(prefix, name);
     let created = storage
         .apply_shortcut(ShortcutRequest::new(&s, ACTOR, &allow_two()))
@@ -106,7 +107,7 @@ async fn walk(storage: &dyn Storage, prefix: &str, name: &str, audit: bool) -> S
 /// one entry if it wrote, none if not.
 async fn check_entry(
     storage: &dyn Storage,
-    s: &str,
+    s: &SwitchKey,
     shortcut: &Shortcut,
     expected: &Switch,
     next: &Switch,

@@ -18,11 +18,12 @@ use crate::autocreate::Autocreator;
 use crate::error::Error;
 use crate::eval::Overrides;
 use crate::history::HistoryEntry;
+use crate::key::SwitchKey;
 pub(crate) use crate::replica::Apply;
 use crate::replica::Replica;
 use crate::retry::RetryPolicy;
 use crate::signals::{Origin, Signals};
-use crate::storage::{key_of, Record, Storage, SyncStatus, WriteOutcome};
+use crate::storage::{Record, Storage, SyncStatus, WriteOutcome};
 use crate::switch::{validate_name, validate_namespace, Switch};
 
 pub use builder::Builder;
@@ -41,11 +42,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn note_readable(&self, readable: impl FnMut(&str) -> bool) {
+    pub(crate) fn note_readable(&self, readable: impl FnMut(&SwitchKey) -> bool) {
         self.replica.note_readable(readable);
     }
 
-    pub(crate) fn unreadable(&self) -> Vec<(String, String)> {
+    pub(crate) fn unreadable(&self) -> Vec<(SwitchKey, String)> {
         self.replica.unreadable()
     }
 
@@ -54,7 +55,7 @@ impl Shared {
     }
 
     #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    pub(crate) fn sync_to(&self, records: Vec<Record>, present: &[String], since: u64) {
+    pub(crate) fn sync_to(&self, records: Vec<Record>, present: &[SwitchKey], since: u64) {
         self.replica.sync_to(records, present, since);
     }
 
@@ -71,7 +72,7 @@ impl Shared {
     }
 
     /// Applies the result of a local write to the replica.
-    pub(crate) fn applied(&self, key: String, stored: Switch) {
+    pub(crate) fn applied(&self, key: SwitchKey, stored: Switch) {
         self.apply(
             vec![Apply::Upsert {
                 key,
@@ -82,7 +83,7 @@ impl Shared {
         );
     }
 
-    pub(crate) fn replica_switch(&self, key: &str) -> Option<Arc<Switch>> {
+    pub(crate) fn replica_switch(&self, key: &SwitchKey) -> Option<Arc<Switch>> {
         self.replica.switch(key)
     }
 }
@@ -207,7 +208,7 @@ impl Manager {
         let since = self.shared.seq();
         let records = self.shared.storage.load().await?;
         // A record known to be unreadable keeps its last good copy.
-        let unreadable: Vec<String> = self
+        let unreadable: Vec<SwitchKey> = self
             .shared
             .unreadable()
             .into_iter()
@@ -286,7 +287,12 @@ impl Manager {
     /// ```
     pub fn namespaced(&self, namespace: &str) -> Result<Manager, Error> {
         validate_namespace(namespace)?;
-        let full = key_of(&self.namespace, namespace);
+        // Nested handles join their namespaces with `.`, as keys do.
+        let full = if self.namespace.is_empty() {
+            namespace.to_owned()
+        } else {
+            format!("{}.{namespace}", self.namespace)
+        };
         // Looked up, not registered: a handle on a namespace that holds
         // nothing (an admin request's `?namespace=`) leaves no trace; the
         // namespace gets its number when a switch is written in it.
@@ -352,14 +358,16 @@ impl Manager {
                 let all = self.shared.storage.history(None, usize::MAX).await?;
                 Ok(all
                     .into_iter()
-                    .filter(|e| e.key.starts_with(&prefix))
+                    .filter(|e| e.key.as_str().starts_with(&prefix))
                     .take(limit)
                     .collect())
             }
         }
     }
 
-    pub(crate) fn key(&self, name: &str) -> String {
-        key_of(&self.namespace, name)
+    /// The key of `name` in this handle's namespace (the name is not
+    /// checked: callers validate it first, or look up what is stored).
+    pub(crate) fn key(&self, name: &str) -> SwitchKey {
+        SwitchKey::join(&self.namespace, name)
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use super::Manager;
 use crate::condition::Condition;
 use crate::error::Error;
+use crate::key::SwitchKey;
 use crate::limits::MODIFY_ATTEMPTS;
 use crate::operator::{Operator, Percentage};
 use crate::replica::Apply;
@@ -14,7 +15,7 @@ use crate::storage::{Shortcut, ShortcutRequest};
 use crate::switch::{validate_name, State, Switch};
 
 impl Manager {
-    pub(crate) fn applied(&self, key: String, stored: Switch) {
+    pub(crate) fn applied(&self, key: SwitchKey, stored: Switch) {
         self.shared.applied(key, stored);
     }
 
@@ -177,7 +178,7 @@ impl Manager {
             .await?;
         // A removed record that could not be read is no longer a problem.
         self.shared
-            .note_readable(|key| removed.iter().any(|r| r.key == key));
+            .note_readable(|key| removed.iter().any(|r| r.key == *key));
         self.shared.apply(
             removed
                 .iter()
@@ -209,7 +210,10 @@ impl Manager {
         // refused, not changed blindly; a record in another form than
         // gate's is refused by the storage itself.
         if let Some(reason) = self.unreadable_reason(name) {
-            return Err(Error::Unreadable { key, reason });
+            return Err(Error::Unreadable {
+                key: key.to_string(),
+                reason,
+            });
         }
         let known = self.shared.replica_switch(&key);
         let applied = self

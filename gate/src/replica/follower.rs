@@ -22,6 +22,7 @@ use futures_util::StreamExt;
 use super::snapshot_file::{read_snapshot, SnapshotFile, Writer};
 use super::{lock, Apply, Replica};
 use crate::error::Error;
+use crate::key::SwitchKey;
 use crate::signals::{Origin, RecordSkipped, StoreDataLost};
 use crate::storage::{
     BatchWrite, Change, ChangeFeed, ReadMark, Record, ReplicaSource, Storage, SyncStatus, Watcher,
@@ -59,7 +60,7 @@ pub(crate) struct Watch {
 }
 
 impl Watcher for Watch {
-    fn switch(&self, key: &str) -> Option<Arc<Switch>> {
+    fn switch(&self, key: &SwitchKey) -> Option<Arc<Switch>> {
         self.replica.upgrade()?.switch(key)
     }
 
@@ -68,7 +69,7 @@ impl Watcher for Watch {
         self.replica.upgrade().map_or(0, |r| r.len()).max(saved)
     }
 
-    fn missing(&self, stored: &dyn Fn(&str) -> bool) -> usize {
+    fn missing(&self, stored: &dyn Fn(&SwitchKey) -> bool) -> usize {
         let replica = self.replica.upgrade();
         match replica.filter(|r| r.len() > 0) {
             Some(replica) => replica
@@ -226,7 +227,7 @@ impl Follower {
                 switch,
                 read_at,
             } => {
-                replica.note_readable(|k| k == key);
+                replica.note_readable(|k| *k == key);
                 replica.apply_since(
                     vec![Apply::Upsert {
                         key,
@@ -285,7 +286,7 @@ impl Follower {
         &mut self,
         replica: &Replica,
         records: Vec<Record>,
-        unreadable: Vec<(String, Error)>,
+        unreadable: Vec<(SwitchKey, Error)>,
         read_at: ReadMark,
     ) {
         let saved = replica.watch.get().and_then(|w| lock(&w.saved).take());
@@ -296,12 +297,12 @@ impl Follower {
         }
         // A problem no longer seen (read fine, or gone) is reported again
         // if it comes back.
-        let unreadable: BTreeSet<&str> = malformed.iter().map(String::as_str).collect();
+        let unreadable: BTreeSet<&SwitchKey> = malformed.iter().collect();
         replica.note_readable(|key| !unreadable.contains(key));
         let mut source = Some(ReplicaSource::Storage);
         if self.lost {
             source = None;
-            let mut stored: BTreeSet<String> = records.iter().map(|r| r.key.clone()).collect();
+            let mut stored: BTreeSet<SwitchKey> = records.iter().map(|r| r.key.clone()).collect();
             stored.extend(malformed.iter().cloned());
             let mut changes = Vec::new();
             if let Some(saved) = saved.filter(|_| replica.len() == 0) {
@@ -374,8 +375,8 @@ fn data_lost(replica: &Replica, message: String, held: usize) {
 
 /// Writes the switches the replica holds and the store lacks back, all or
 /// none, then marks the store restored.
-async fn republish(storage: &dyn Storage, replica: &Replica, stored: &BTreeSet<String>) {
-    let writes: Vec<(String, BatchWrite)> = replica
+async fn republish(storage: &dyn Storage, replica: &Replica, stored: &BTreeSet<SwitchKey>) {
+    let writes: Vec<(SwitchKey, BatchWrite)> = replica
         .records()
         .into_iter()
         .filter(|r| !stored.contains(&r.key))
@@ -410,7 +411,7 @@ async fn republish(storage: &dyn Storage, replica: &Replica, stored: &BTreeSet<S
 }
 
 /// Reports an unreadable record, once per distinct problem.
-fn skipped(replica: &Replica, key: String, error: &Error) {
+fn skipped(replica: &Replica, key: SwitchKey, error: &Error) {
     let error = match error {
         Error::Unreadable { reason, .. } => reason.clone(),
         other => other.to_string(),

@@ -26,8 +26,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use arc_swap::{ArcSwap, Guard};
 use rustc_hash::FxHashMap;
 
+use crate::key::SwitchKey;
 use crate::signals::{Origin, Signals, SwitchRegistered, SwitchUnregistered, SwitchUpdated};
-use crate::storage::{key_of, split_key, Record, SyncStatus};
+use crate::storage::{Record, SyncStatus};
 use crate::switch::Switch;
 
 mod follower;
@@ -68,7 +69,7 @@ impl Entry {
 pub(crate) type Namespace = hashbrown::HashMap<Arc<str>, Entry, rustc_hash::FxBuildHasher>;
 
 /// A change the replica went through: key, before, after.
-type ReplicaEvent = (String, Option<Arc<Switch>>, Option<Arc<Switch>>);
+type ReplicaEvent = (SwitchKey, Option<Arc<Switch>>, Option<Arc<Switch>>);
 
 /// An immutable view of every switch, swapped whole on each change.
 /// Namespaces are indexed by the number the registry gave them, so a check
@@ -108,7 +109,7 @@ impl Snapshot {
     }
 
     /// Every switch, with its storage key, in no particular order.
-    pub(crate) fn switches(&self) -> impl Iterator<Item = (String, &Arc<Switch>)> {
+    pub(crate) fn switches(&self) -> impl Iterator<Item = (SwitchKey, &Arc<Switch>)> {
         self.indices.iter().flat_map(move |(ns, &index)| {
             self.namespaces
                 .get(index)
@@ -116,7 +117,7 @@ impl Snapshot {
                 .flat_map(move |namespace| {
                     namespace
                         .iter()
-                        .map(move |(name, entry)| (key_of(ns, name), &entry.switch))
+                        .map(move |(name, entry)| (SwitchKey::join(ns, name), &entry.switch))
                 })
         })
     }
@@ -138,7 +139,7 @@ struct Registry {
     /// How many changes were applied so far.
     seq: u64,
     /// Storage key → `seq` of the last change applied to it.
-    touched: FxHashMap<String, u64>,
+    touched: FxHashMap<SwitchKey, u64>,
 }
 
 impl Registry {
@@ -159,12 +160,12 @@ pub(crate) enum Apply {
     /// version; an authoritative one (just read from the shared storage)
     /// replaces whatever differs.
     Upsert {
-        key: String,
+        key: SwitchKey,
         switch: Switch,
         authoritative: bool,
     },
     /// Remove.
-    Remove { key: String },
+    Remove { key: SwitchKey },
 }
 
 /// The replica of one manager (shared by its namespaces and clones).
@@ -180,7 +181,7 @@ pub(crate) struct Replica {
     sync: Mutex<SyncStatus>,
     /// Storage key → why its record cannot be read, for the records the
     /// last reads skipped (each reported once).
-    unreadable: Mutex<BTreeMap<String, String>>,
+    unreadable: Mutex<BTreeMap<SwitchKey, String>>,
     /// The signals of the manager: each change of the replica fires
     /// `switch_registered`, `switch_updated` or `switch_unregistered`.
     pub(crate) signals: Signals,
@@ -316,23 +317,23 @@ impl Replica {
 
     /// Notes that the record at `key` cannot be read; true if this is
     /// news (the key was readable, or failed differently), to report.
-    pub(crate) fn note_unreadable(&self, key: &str, error: &str) -> bool {
+    pub(crate) fn note_unreadable(&self, key: &SwitchKey, error: &str) -> bool {
         let mut unreadable = lock(&self.unreadable);
         if unreadable.get(key).is_some_and(|known| known == error) {
             return false;
         }
-        unreadable.insert(key.to_owned(), error.to_owned());
+        unreadable.insert(key.clone(), error.to_owned());
         true
     }
 
     /// Forgets the problems of the keys for which `readable` holds (read
     /// fine, or gone), so that a later one is reported again.
-    pub(crate) fn note_readable(&self, mut readable: impl FnMut(&str) -> bool) {
+    pub(crate) fn note_readable(&self, mut readable: impl FnMut(&SwitchKey) -> bool) {
         lock(&self.unreadable).retain(|key, _| !readable(key));
     }
 
     /// The unreadable records, by key.
-    pub(crate) fn unreadable(&self) -> Vec<(String, String)> {
+    pub(crate) fn unreadable(&self) -> Vec<(SwitchKey, String)> {
         lock(&self.unreadable)
             .iter()
             .map(|(k, e)| (k.clone(), e.clone()))
@@ -345,7 +346,7 @@ impl Replica {
         let mut registry = lock(&self.registry);
         let mut snapshot = Snapshot::default();
         for Record { key, switch } in records {
-            let (ns, name) = split_key(&key);
+            let (ns, name) = (key.namespace(), key.name());
             snapshot
                 .namespace_mut(registry.index(ns))
                 .insert(Arc::from(name), Entry::new(name, Arc::new(switch)));
@@ -358,8 +359,8 @@ impl Replica {
     /// read that began at `since`: upserts them, and removes the switches
     /// that are neither among them nor in `present` (keys the read saw but
     /// could not parse, whose last good copy is kept).
-    pub(crate) fn sync_to(&self, records: Vec<Record>, present: &[String], since: u64) {
-        let mut seen: HashSet<String> = records.iter().map(|r| r.key.clone()).collect();
+    pub(crate) fn sync_to(&self, records: Vec<Record>, present: &[SwitchKey], since: u64) {
+        let mut seen: HashSet<SwitchKey> = records.iter().map(|r| r.key.clone()).collect();
         seen.extend(present.iter().cloned());
         let mut changes: Vec<Apply> = records
             .into_iter()
@@ -409,7 +410,7 @@ impl Replica {
                 registry.seq += 1;
                 let seq = registry.seq;
                 registry.touched.insert(key.clone(), seq);
-                let (ns, name) = split_key(&key);
+                let (ns, name) = (key.namespace(), key.name());
                 let namespace = snapshot.namespace_mut(registry.index(ns));
                 let previous = namespace.get(name).map(|e| e.switch.clone());
                 match change {
@@ -441,7 +442,7 @@ impl Replica {
         }
         let signals = &self.signals;
         for (key, previous, current) in events {
-            let namespace = split_key(&key).0.to_owned();
+            let namespace = key.namespace().to_owned();
             match (previous, current) {
                 (None, Some(switch)) => signals.switch_registered.emit_with(|| SwitchRegistered {
                     namespace,
@@ -485,8 +486,8 @@ impl Replica {
     }
 
     /// The replica's copy of the switch at `key`.
-    pub(crate) fn switch(&self, key: &str) -> Option<Arc<Switch>> {
-        let (ns, name) = split_key(key);
+    pub(crate) fn switch(&self, key: &SwitchKey) -> Option<Arc<Switch>> {
+        let (ns, name) = (key.namespace(), key.name());
         let index = *lock(&self.registry).indices.get(ns)?;
         self.snapshot
             .load()
@@ -518,7 +519,7 @@ impl Replica {
             if let Some(namespace) = snapshot.namespace(index, &ns) {
                 for (name, entry) in namespace.iter() {
                     records.push(Record {
-                        key: key_of(&ns, name),
+                        key: SwitchKey::join(&ns, name),
                         switch: Switch::clone(&entry.switch),
                     });
                 }

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use super::Snapshot;
+use crate::key::SwitchKey;
 use crate::storage::Record;
 use crate::switch::Switch;
 
@@ -32,7 +33,7 @@ pub(crate) const AT_MOST: Duration = Duration::from_secs(1);
 
 #[derive(Serialize)]
 struct SnapshotRecord<'a> {
-    key: String,
+    key: SwitchKey,
     switch: &'a Switch,
 }
 
@@ -223,7 +224,7 @@ impl WriterShared {
 /// older version, say) skips that switch only.
 #[derive(Deserialize)]
 struct RawRecord {
-    key: String,
+    key: SwitchKey,
     switch: serde_json::Value,
 }
 
@@ -272,7 +273,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("s.json");
         let records = vec![Record {
-            key: "ns.beta".into(),
+            key: crate::SwitchKey::parse("ns.beta"),
             switch: Switch::new("beta"),
         }];
         let switches = records
@@ -327,7 +328,7 @@ mod tests {
             switch.version = i + 1;
             replica.apply(
                 vec![Apply::Upsert {
-                    key: format!("ns.s{}", i % 50),
+                    key: crate::SwitchKey::parse(&format!("ns.s{}", i % 50)),
                     switch,
                     authoritative: true,
                 }],
@@ -335,7 +336,7 @@ mod tests {
             );
             replica.apply(
                 vec![Apply::Remove {
-                    key: format!("ns.s{}", (i + 25) % 50),
+                    key: crate::SwitchKey::parse(&format!("ns.s{}", (i + 25) % 50)),
                 }],
                 Origin::Remote,
             );

@@ -21,6 +21,7 @@ use futures_util::Stream;
 
 use super::{Record, SyncStatus};
 use crate::error::Error;
+use crate::key::SwitchKey;
 use crate::switch::Switch;
 
 /// A storage's change feed: the [`Change`]s another process's writes (and
@@ -47,7 +48,7 @@ pub enum Change {
         /// Every readable switch.
         records: Vec<Record>,
         /// The keys whose records cannot be read, and why.
-        unreadable: Vec<(String, Error)>,
+        unreadable: Vec<(SwitchKey, Error)>,
         /// The watcher's mark taken before the read began.
         read_at: ReadMark,
         /// The store's marker the follower follows now, kept in its
@@ -58,7 +59,7 @@ pub enum Change {
     /// differs, unless the watcher changed that key after `read_at`.
     Stored {
         /// The storage key.
-        key: String,
+        key: SwitchKey,
         /// The switch, with its stored version.
         switch: Switch,
         /// The watcher's mark taken before the read began (`None`: no read,
@@ -70,7 +71,7 @@ pub enum Change {
     /// removed from an allow-list): replaces only an older version.
     Advanced {
         /// The storage key.
-        key: String,
+        key: SwitchKey,
         /// The switch at its new version.
         switch: Switch,
     },
@@ -79,7 +80,7 @@ pub enum Change {
     /// them also while the store has lost its data.
     Removed {
         /// The storage keys.
-        keys: Vec<String>,
+        keys: Vec<SwitchKey>,
         /// The watcher's mark taken before the read began, if one did.
         read_at: Option<ReadMark>,
     },
@@ -87,7 +88,7 @@ pub enum Change {
     /// good copy, and reports the problem once.
     Unreadable {
         /// The storage key.
-        key: String,
+        key: SwitchKey,
         /// Why ([`Error::Unreadable`], or another error).
         error: Error,
     },
@@ -118,7 +119,7 @@ pub enum Change {
 /// is gone.
 pub trait Watcher: Send + Sync {
     /// The watcher's copy of the switch at `key`.
-    fn switch(&self, key: &str) -> Option<Arc<Switch>>;
+    fn switch(&self, key: &SwitchKey) -> Option<Arc<Switch>>;
 
     /// How many switches the watcher serves: its replica, or the snapshot
     /// file it will serve if the store turns out to have lost its data.
@@ -128,7 +129,7 @@ pub trait Watcher: Send + Sync {
     /// lacks, `stored` saying which keys the store has: a store found
     /// without its marker lost nothing when this is 0 (the watcher held
     /// nothing, or only what was written since).
-    fn missing(&self, stored: &dyn Fn(&str) -> bool) -> usize;
+    fn missing(&self, stored: &dyn Fn(&SwitchKey) -> bool) -> usize;
 
     /// Where the watcher stands now: take it before a read, and send it with
     /// what the read found.

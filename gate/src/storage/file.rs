@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use super::memory::Book;
 use super::{
-    split_key, AppliedShortcut, BatchWrite, BoxFuture, ImmediateStorage, Record, ShortcutRequest,
-    Storage,
+    AppliedShortcut, BatchWrite, BoxFuture, ImmediateStorage, Record, ShortcutRequest, Storage,
 };
 use crate::error::Error;
 use crate::history::{self, HistoryEntry};
+use crate::key::SwitchKey;
 use crate::switch::Switch;
 
 /// Switches in one JSON file, for a command-line tool, a small service, or
@@ -188,8 +188,7 @@ impl FileStorage {
         // serde_json's message ends with the line and column.
         let book: Book = serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
         for (key, switch) in &book.switches {
-            let name = split_key(key).1;
-            if switch.name != name {
+            if switch.name != key.name() {
                 return Err(invalid(format!(
                     "the switch stored as {key:?} is named {:?}",
                     switch.name
@@ -339,14 +338,14 @@ impl Storage for FileStorage {
         Box::pin(async move { records })
     }
 
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
+    fn get<'a>(&'a self, key: &'a SwitchKey) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
         let found = self.read().map(|book| book.switches.get(key).cloned());
         Box::pin(async move { found })
     }
 
     fn insert<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<Switch, Error>> {
@@ -356,7 +355,7 @@ impl Storage for FileStorage {
 
     fn update<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
@@ -366,7 +365,7 @@ impl Storage for FileStorage {
 
     fn remove_tree<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
         let (key, actor) = (key.to_owned(), actor.to_owned());
@@ -376,7 +375,7 @@ impl Storage for FileStorage {
     fn write_batch<'a>(
         &'a self,
         actor: &'a str,
-        writes: Vec<(String, BatchWrite)>,
+        writes: Vec<(SwitchKey, BatchWrite)>,
     ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
         let actor = actor.to_owned();
         // One lock, one file write: a failed check writes nothing.
@@ -401,7 +400,7 @@ impl Storage for FileStorage {
 
     fn history<'a>(
         &'a self,
-        key: Option<&'a str>,
+        key: Option<&'a SwitchKey>,
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
         let selected = self

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::error::Error;
 use crate::history::HistoryEntry;
+use crate::key::SwitchKey;
 use crate::switch::Switch;
 
 /// `impl Storage for $pointer<S>`, forwarding every method.
@@ -23,13 +24,16 @@ macro_rules! forward {
                 (**self).load()
             }
 
-            fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
+            fn get<'a>(
+                &'a self,
+                key: &'a SwitchKey,
+            ) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
                 (**self).get(key)
             }
 
             fn insert<'a>(
                 &'a self,
-                key: &'a str,
+                key: &'a SwitchKey,
                 actor: &'a str,
                 switch: Switch,
             ) -> BoxFuture<'a, Result<Switch, Error>> {
@@ -38,7 +42,7 @@ macro_rules! forward {
 
             fn update<'a>(
                 &'a self,
-                key: &'a str,
+                key: &'a SwitchKey,
                 actor: &'a str,
                 switch: Switch,
             ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
@@ -47,7 +51,7 @@ macro_rules! forward {
 
             fn update_from<'a>(
                 &'a self,
-                key: &'a str,
+                key: &'a SwitchKey,
                 actor: &'a str,
                 previous: Switch,
                 switch: Switch,
@@ -57,7 +61,7 @@ macro_rules! forward {
 
             fn remove_tree<'a>(
                 &'a self,
-                key: &'a str,
+                key: &'a SwitchKey,
                 actor: &'a str,
             ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
                 (**self).remove_tree(key, actor)
@@ -72,7 +76,7 @@ macro_rules! forward {
 
             fn history<'a>(
                 &'a self,
-                key: Option<&'a str>,
+                key: Option<&'a SwitchKey>,
                 limit: usize,
             ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
                 (**self).history(key, limit)
@@ -81,7 +85,7 @@ macro_rules! forward {
             fn write_batch<'a>(
                 &'a self,
                 actor: &'a str,
-                writes: Vec<(String, BatchWrite)>,
+                writes: Vec<(SwitchKey, BatchWrite)>,
             ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
                 (**self).write_batch(actor, writes)
             }
@@ -95,7 +99,7 @@ macro_rules! forward {
 
             fn repair<'a>(
                 &'a self,
-                key: &'a str,
+                key: &'a SwitchKey,
                 actor: &'a str,
                 switch: Switch,
             ) -> BoxFuture<'a, Result<Switch, Error>> {
@@ -143,12 +147,12 @@ mod tests {
         fn load(&self) -> BoxFuture<'_, Result<Vec<Record>, Error>> {
             self.0.load()
         }
-        fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
+        fn get<'a>(&'a self, key: &'a SwitchKey) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
             self.0.get(key)
         }
         fn insert<'a>(
             &'a self,
-            key: &'a str,
+            key: &'a SwitchKey,
             actor: &'a str,
             switch: Switch,
         ) -> BoxFuture<'a, Result<Switch, Error>> {
@@ -156,7 +160,7 @@ mod tests {
         }
         fn update<'a>(
             &'a self,
-            key: &'a str,
+            key: &'a SwitchKey,
             actor: &'a str,
             switch: Switch,
         ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
@@ -164,14 +168,14 @@ mod tests {
         }
         fn remove_tree<'a>(
             &'a self,
-            key: &'a str,
+            key: &'a SwitchKey,
             actor: &'a str,
         ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
             self.0.remove_tree(key, actor)
         }
         fn update_from<'a>(
             &'a self,
-            _: &'a str,
+            _: &'a SwitchKey,
             _: &'a str,
             _: Switch,
             _: Switch,
@@ -186,7 +190,7 @@ mod tests {
         }
         fn history<'a>(
             &'a self,
-            _: Option<&'a str>,
+            _: Option<&'a SwitchKey>,
             _: usize,
         ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
             marked(Err(mark()))
@@ -194,7 +198,7 @@ mod tests {
         fn write_batch<'a>(
             &'a self,
             _: &'a str,
-            _: Vec<(String, BatchWrite)>,
+            _: Vec<(SwitchKey, BatchWrite)>,
         ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
             marked(Err(mark()))
         }
@@ -203,7 +207,7 @@ mod tests {
         }
         fn repair<'a>(
             &'a self,
-            _: &'a str,
+            _: &'a SwitchKey,
             _: &'a str,
             _: Switch,
         ) -> BoxFuture<'a, Result<Switch, Error>> {
@@ -227,17 +231,23 @@ mod tests {
     /// Every provided method reaches the override through the pointer.
     async fn keeps_overrides(storage: &dyn Storage) {
         let beta = storage
-            .insert("beta", "t", Switch::new("beta"))
+            .insert(&crate::SwitchKey::parse("beta"), "t", Switch::new("beta"))
             .await
             .unwrap();
         let global = Shortcut::State(State::Global);
         let next = beta.clone().state(State::Global);
         assert!(overridden(
-            storage.update_from("beta", "t", beta.clone(), next).await
+            storage
+                .update_from(&crate::SwitchKey::parse("beta"), "t", beta.clone(), next)
+                .await
         ));
         assert!(overridden(
             storage
-                .apply_shortcut(ShortcutRequest::new("beta", "t", &global))
+                .apply_shortcut(ShortcutRequest::new(
+                    &crate::SwitchKey::parse("beta"),
+                    "t",
+                    &global
+                ))
                 .await
         ));
         assert!(overridden(storage.history(None, 10).await));
@@ -246,7 +256,11 @@ mod tests {
             storage.write_outcome("op").await.unwrap(),
             WriteOutcome::Applied
         );
-        assert!(overridden(storage.repair("beta", "t", beta).await));
+        assert!(overridden(
+            storage
+                .repair(&crate::SwitchKey::parse("beta"), "t", beta)
+                .await
+        ));
         assert!(overridden(storage.mark_restored().await));
         let now = storage.immediate().expect("the inner memory storage's");
         assert_eq!(now.load_now().unwrap().len(), 1);
@@ -261,13 +275,13 @@ mod tests {
     struct NoWatcher;
 
     impl Watcher for NoWatcher {
-        fn switch(&self, _: &str) -> Option<Arc<Switch>> {
+        fn switch(&self, _: &SwitchKey) -> Option<Arc<Switch>> {
             None
         }
         fn held(&self) -> usize {
             0
         }
-        fn missing(&self, _: &dyn Fn(&str) -> bool) -> usize {
+        fn missing(&self, _: &dyn Fn(&SwitchKey) -> bool) -> usize {
             0
         }
         fn mark(&self) -> crate::storage::ReadMark {

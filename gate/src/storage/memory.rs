@@ -4,11 +4,12 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    in_tree, split_key, AppliedShortcut, BatchWrite, BoxFuture, ImmediateStorage, Record, Shortcut,
-    ShortcutRequest, Storage,
+    AppliedShortcut, BatchWrite, BoxFuture, ImmediateStorage, Record, Shortcut, ShortcutRequest,
+    Storage,
 };
 use crate::error::Error;
 use crate::history::{self, HistoryEntry, DEFAULT_HISTORY_CAPACITY};
+use crate::key::SwitchKey;
 use crate::switch::Switch;
 
 /// Switches kept in this process only: nothing to start, nothing shared.
@@ -36,7 +37,7 @@ pub struct MemoryStorage {
 pub(crate) struct Book {
     /// Switches by storage key.
     #[serde(default)]
-    pub(crate) switches: BTreeMap<String, Switch>,
+    pub(crate) switches: BTreeMap<SwitchKey, Switch>,
     /// The audit trail, oldest first.
     #[serde(default)]
     pub(crate) history: Vec<HistoryEntry>,
@@ -45,7 +46,7 @@ pub(crate) struct Book {
 impl Book {
     pub(crate) fn insert(
         &mut self,
-        key: &str,
+        key: &SwitchKey,
         actor: &str,
         mut switch: Switch,
     ) -> Result<Switch, Error> {
@@ -54,25 +55,25 @@ impl Book {
         switch.validate()?;
         if self.switches.contains_key(key) {
             return Err(Error::AlreadyExists {
-                name: split_key(key).1.to_owned(),
+                name: key.name().to_owned(),
             });
         }
         switch.version = 1;
-        self.switches.insert(key.to_owned(), switch.clone());
+        self.switches.insert(key.clone(), switch.clone());
         self.record(HistoryEntry::registered(actor, key, &switch));
         Ok(switch)
     }
 
     pub(crate) fn update(
         &mut self,
-        key: &str,
+        key: &SwitchKey,
         actor: &str,
         mut switch: Switch,
     ) -> Result<(Switch, Switch), Error> {
         switch.validate()?;
         let Some(stored) = self.switches.get_mut(key) else {
             return Err(Error::NotFound {
-                name: split_key(key).1.to_owned(),
+                name: key.name().to_owned(),
             });
         };
         if stored.version != switch.version {
@@ -92,12 +93,12 @@ impl Book {
     /// missing): one write and one entry, or none if nothing changes.
     pub(crate) fn apply_shortcut(
         &mut self,
-        key: &str,
+        key: &SwitchKey,
         actor: &str,
         shortcut: &Shortcut,
     ) -> Result<Switch, Error> {
         let Some(stored) = self.switches.get(key) else {
-            let fresh = shortcut.created(split_key(key).1);
+            let fresh = shortcut.created(key.name());
             fresh.validate()?;
             return self.insert(key, actor, fresh);
         };
@@ -109,17 +110,17 @@ impl Book {
         next.validate()?;
         next.version += 1;
         let entry = shortcut.entry(actor, key, stored, &next);
-        self.switches.insert(key.to_owned(), next.clone());
+        self.switches.insert(key.clone(), next.clone());
         self.record(entry);
         Ok(next)
     }
 
-    pub(crate) fn remove_tree(&mut self, root: &str, actor: &str) -> Vec<Record> {
-        let keys: Vec<String> = self
+    pub(crate) fn remove_tree(&mut self, root: &SwitchKey, actor: &str) -> Vec<Record> {
+        let keys: Vec<SwitchKey> = self
             .switches
-            .range(root.to_owned()..)
-            .take_while(|(k, _)| k.starts_with(root))
-            .filter(|(k, _)| in_tree(k, root))
+            .range(root.clone()..)
+            .take_while(|(k, _)| k.as_str().starts_with(root.as_str()))
+            .filter(|(k, _)| k.is_in_tree(root))
             .map(|(k, _)| k.clone())
             .collect();
         let removed: Vec<Record> = keys
@@ -140,7 +141,7 @@ impl Book {
     pub(crate) fn batch(
         &mut self,
         actor: &str,
-        writes: Vec<(String, BatchWrite)>,
+        writes: Vec<(SwitchKey, BatchWrite)>,
     ) -> Result<Vec<Switch>, Error> {
         for (key, write) in &writes {
             write.check(key, self.switches.get(key))?;
@@ -191,14 +192,14 @@ impl Storage for MemoryStorage {
         Box::pin(async move { Ok(all) })
     }
 
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
+    fn get<'a>(&'a self, key: &'a SwitchKey) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
         let found = self.locked().switches.get(key).cloned();
         Box::pin(async move { Ok(found) })
     }
 
     fn insert<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<Switch, Error>> {
@@ -208,7 +209,7 @@ impl Storage for MemoryStorage {
 
     fn update<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
@@ -218,7 +219,7 @@ impl Storage for MemoryStorage {
 
     fn remove_tree<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
         let removed = self.locked().remove_tree(key, actor);
@@ -228,7 +229,7 @@ impl Storage for MemoryStorage {
     fn write_batch<'a>(
         &'a self,
         actor: &'a str,
-        writes: Vec<(String, BatchWrite)>,
+        writes: Vec<(SwitchKey, BatchWrite)>,
     ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
         let result = self.locked().batch(actor, writes);
         Box::pin(async move { result })
@@ -246,7 +247,7 @@ impl Storage for MemoryStorage {
 
     fn history<'a>(
         &'a self,
-        key: Option<&'a str>,
+        key: Option<&'a SwitchKey>,
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
         let selected = history::select(&self.locked().history, key, limit);
@@ -264,7 +265,12 @@ impl ImmediateStorage for MemoryStorage {
         Ok(self.locked().records())
     }
 
-    fn insert_now(&self, key: &str, actor: &str, switch: Switch) -> Option<Result<Switch, Error>> {
+    fn insert_now(
+        &self,
+        key: &SwitchKey,
+        actor: &str,
+        switch: Switch,
+    ) -> Option<Result<Switch, Error>> {
         Some(self.locked().insert(key, actor, switch))
     }
 }

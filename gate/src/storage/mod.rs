@@ -10,6 +10,7 @@ use std::sync::Weak;
 
 use crate::error::Error;
 use crate::history::HistoryEntry;
+use crate::key::SwitchKey;
 use crate::switch::Switch;
 
 mod feed;
@@ -34,11 +35,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// data (see `republish_on_data_loss`).
 pub const REPUBLISH_ACTOR: &str = "republish";
 
-/// A stored switch with its key (`name`, or `namespace.name`).
+/// A stored switch with its key.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
     /// The storage key.
-    pub key: String,
+    pub key: SwitchKey,
     /// The switch, with its stored version.
     pub switch: Switch,
 }
@@ -166,7 +167,7 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     fn load(&self) -> BoxFuture<'_, Result<Vec<Record>, Error>>;
 
     /// One switch.
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Switch>, Error>>;
+    fn get<'a>(&'a self, key: &'a SwitchKey) -> BoxFuture<'a, Result<Option<Switch>, Error>>;
 
     /// Stores a new switch at version 1 and returns it.
     ///
@@ -175,7 +176,7 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// [`Error::AlreadyExists`] if the key is taken.
     fn insert<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<Switch, Error>>;
@@ -188,7 +189,7 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// [`Error::NotFound`], or [`Error::Conflict`] if the version moved.
     fn update<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>>;
@@ -200,7 +201,7 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// version check still guards the write. The default ignores it.
     fn update_from<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
         previous: Switch,
         switch: Switch,
@@ -213,7 +214,7 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// what was removed.
     fn remove_tree<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Record>, Error>>;
 
@@ -252,7 +253,7 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// A storage without an audit trail returns none.
     fn history<'a>(
         &'a self,
-        key: Option<&'a str>,
+        key: Option<&'a SwitchKey>,
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
         let _ = (key, limit);
@@ -280,7 +281,7 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     fn write_batch<'a>(
         &'a self,
         actor: &'a str,
-        writes: Vec<(String, BatchWrite)>,
+        writes: Vec<(SwitchKey, BatchWrite)>,
     ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
         Box::pin(async move {
             for (key, write) in &writes {
@@ -314,7 +315,7 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// fails with the read error on an unreadable one.
     fn repair<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<Switch, Error>> {
@@ -357,11 +358,12 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
 ///
 /// ```
 /// use gate::storage::ImmediateStorage;
-/// use gate::{MemoryStorage, Storage, Switch};
+/// use gate::{MemoryStorage, Storage, Switch, SwitchKey};
 ///
 /// let storage = MemoryStorage::new();
 /// let now = storage.immediate().expect("the memory storage answers at once");
-/// now.insert_now("beta", "alice", Switch::new("beta")).unwrap().unwrap();
+/// let key = SwitchKey::root("beta").unwrap();
+/// now.insert_now(&key, "alice", Switch::new("beta")).unwrap().unwrap();
 /// assert_eq!(now.load_now().unwrap().len(), 1);
 /// ```
 pub trait ImmediateStorage: Send + Sync {
@@ -378,7 +380,12 @@ pub trait ImmediateStorage: Send + Sync {
     /// autocreate), if the storage can do it in memory, without I/O;
     /// `None` (the default) if it cannot, and the manager then registers
     /// the switch in the background.
-    fn insert_now(&self, key: &str, actor: &str, switch: Switch) -> Option<Result<Switch, Error>> {
+    fn insert_now(
+        &self,
+        key: &SwitchKey,
+        actor: &str,
+        switch: Switch,
+    ) -> Option<Result<Switch, Error>> {
         let _ = (key, actor, switch);
         None
     }
@@ -406,8 +413,8 @@ impl BatchWrite {
     /// # Errors
     ///
     /// [`Error::AlreadyExists`], [`Error::NotFound`] or [`Error::Conflict`].
-    pub fn check(&self, key: &str, stored: Option<&Switch>) -> Result<(), Error> {
-        let name = || split_key(key).1.to_owned();
+    pub fn check(&self, key: &SwitchKey, stored: Option<&Switch>) -> Result<(), Error> {
+        let name = || key.name().to_owned();
         match (self, stored) {
             (BatchWrite::Create(_), Some(_)) => Err(Error::AlreadyExists { name: name() }),
             (BatchWrite::Create(_), None) => Ok(()),
@@ -422,23 +429,4 @@ impl BatchWrite {
             (BatchWrite::Update(_), Some(_)) => Ok(()),
         }
     }
-}
-
-/// The storage key of `name` in namespace `ns`.
-pub(crate) fn key_of(ns: &str, name: &str) -> String {
-    if ns.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{ns}.{name}")
-    }
-}
-
-/// Splits a storage key into namespace and name.
-pub(crate) fn split_key(key: &str) -> (&str, &str) {
-    key.rsplit_once('.').unwrap_or(("", key))
-}
-
-/// Whether `key` is `root` or one of its descendants.
-pub(crate) fn in_tree(key: &str, root: &str) -> bool {
-    key == root || (key.starts_with(root) && key[root.len()..].starts_with(':'))
 }

@@ -1,10 +1,11 @@
 //! The rollout shortcuts as storage operations: each one a single atomic
 //! change applied to whatever is stored, so that it never conflicts.
 
-use super::{split_key, Storage};
+use super::Storage;
 use crate::condition::{Argument, Condition};
 use crate::error::Error;
 use crate::history::{Action, HistoryEntry, UsersChange};
+use crate::key::SwitchKey;
 use crate::limits::MODIFY_ATTEMPTS;
 use crate::operator::{Operator, Percentage};
 use crate::retry::{RetryPolicy, NO_PAUSE};
@@ -57,12 +58,13 @@ pub enum Shortcut {
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// use gate::storage::{Shortcut, ShortcutRequest};
-/// use gate::{MemoryStorage, RetryPolicy, State, Storage};
+/// use gate::{MemoryStorage, RetryPolicy, State, Storage, SwitchKey};
 ///
 /// let storage = MemoryStorage::new();
 /// let global = Shortcut::State(State::Global);
 /// let policy = RetryPolicy::jittered();
-/// let request = ShortcutRequest::new("beta", "alice", &global).retry(&policy);
+/// let beta = SwitchKey::root("beta")?;
+/// let request = ShortcutRequest::new(&beta, "alice", &global).retry(&policy);
 /// let applied = storage.apply_shortcut(request).await?;
 /// assert_eq!((applied.switch.version, applied.switch.state), (1, State::Global));
 /// # Ok::<_, gate::Error>(())
@@ -72,7 +74,7 @@ pub enum Shortcut {
 #[non_exhaustive]
 pub struct ShortcutRequest<'a> {
     /// The storage key of the switch.
-    pub key: &'a str,
+    pub key: &'a SwitchKey,
     /// Who the write is recorded as, in the audit trail.
     pub actor: &'a str,
     /// The change.
@@ -90,7 +92,7 @@ pub struct ShortcutRequest<'a> {
 impl<'a> ShortcutRequest<'a> {
     /// `shortcut` on the switch at `key`, by `actor`, with no known copy
     /// and no pause between attempts.
-    pub fn new(key: &'a str, actor: &'a str, shortcut: &'a Shortcut) -> Self {
+    pub fn new(key: &'a SwitchKey, actor: &'a str, shortcut: &'a Shortcut) -> Self {
         ShortcutRequest {
             key,
             actor,
@@ -210,7 +212,7 @@ impl Shortcut {
     pub(crate) fn entry(
         &self,
         actor: &str,
-        key: &str,
+        key: &SwitchKey,
         previous: &Switch,
         current: &Switch,
     ) -> HistoryEntry {
@@ -252,7 +254,7 @@ pub(crate) async fn read_modify_write<S: Storage + ?Sized>(
         shortcut,
         ..
     } = *request;
-    let name = split_key(key).1;
+    let name = key.name();
     for attempt in 0..MODIFY_ATTEMPTS {
         if attempt > 0 {
             request.retry.wait(attempt).await;

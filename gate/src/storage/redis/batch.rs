@@ -5,7 +5,8 @@ use super::write::{INLINE_BATCH_IDS, INLINE_IDS};
 use super::{record, RedisStorage};
 use crate::error::Error;
 use crate::history::HistoryEntry;
-use crate::storage::{split_key, BatchWrite};
+use crate::key::SwitchKey;
+use crate::storage::BatchWrite;
 use crate::switch::Switch;
 
 impl RedisStorage {
@@ -14,7 +15,7 @@ impl RedisStorage {
     pub(super) async fn batch(
         &self,
         actor: &str,
-        writes: Vec<(String, BatchWrite)>,
+        writes: Vec<(SwitchKey, BatchWrite)>,
     ) -> Result<Vec<Switch>, Error> {
         for (_, write) in &writes {
             write.switch().validate()?;
@@ -45,7 +46,7 @@ impl RedisStorage {
                     if let Some(previous) = &previous {
                         write.check(key, Some(previous))?;
                     }
-                    let previous = previous.unwrap_or_else(|| Switch::new(split_key(key).1));
+                    let previous = previous.unwrap_or_else(|| Switch::new(key.name()));
                     (
                         switch.version.to_string(),
                         HistoryEntry::updated(actor, key, &previous, switch),
@@ -91,7 +92,7 @@ impl RedisStorage {
         for (((key, write), (expected, entry)), stage) in writes.iter().zip(&items).zip(&staged) {
             let switch = write.switch();
             invocation
-                .arg(key)
+                .arg(key.as_str())
                 .arg(record::to_json(switch))
                 .arg(expected)
                 .arg(entry)

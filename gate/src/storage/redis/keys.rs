@@ -41,8 +41,8 @@ impl Keys {
     }
 
     /// The allow-list of the switch stored under `key`.
-    pub(super) fn users(&self, key: &str) -> String {
-        format!("{}{key}", self.users_prefix)
+    pub(super) fn users(&self, key: &(impl AsRef<str> + ?Sized)) -> String {
+        format!("{}{}", self.users_prefix, key.as_ref())
     }
 
     /// A fresh, unique key for a staging set.

@@ -60,6 +60,7 @@ use super::{
 };
 use crate::error::Error;
 use crate::history::HistoryEntry;
+use crate::key::SwitchKey;
 use crate::switch::Switch;
 
 mod batch;
@@ -202,13 +203,13 @@ impl Storage for RedisStorage {
         Box::pin(self.load_all())
     }
 
-    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
+    fn get<'a>(&'a self, key: &'a SwitchKey) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
         Box::pin(async move { self.fetch(key).await?.transpose() })
     }
 
     fn insert<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<Switch, Error>> {
@@ -217,7 +218,7 @@ impl Storage for RedisStorage {
 
     fn update<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
@@ -226,7 +227,7 @@ impl Storage for RedisStorage {
 
     fn update_from<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
         previous: Switch,
         switch: Switch,
@@ -236,7 +237,7 @@ impl Storage for RedisStorage {
 
     fn remove_tree<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
         Box::pin(self.remove_switches(key, actor))
@@ -252,7 +253,7 @@ impl Storage for RedisStorage {
     fn write_batch<'a>(
         &'a self,
         actor: &'a str,
-        writes: Vec<(String, BatchWrite)>,
+        writes: Vec<(SwitchKey, BatchWrite)>,
     ) -> BoxFuture<'a, Result<Vec<Switch>, Error>> {
         Box::pin(self.batch(actor, writes))
     }
@@ -263,7 +264,7 @@ impl Storage for RedisStorage {
 
     fn repair<'a>(
         &'a self,
-        key: &'a str,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<Switch, Error>> {
@@ -276,7 +277,7 @@ impl Storage for RedisStorage {
 
     fn history<'a>(
         &'a self,
-        key: Option<&'a str>,
+        key: Option<&'a SwitchKey>,
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
         Box::pin(self.read_history(key, limit))

@@ -22,6 +22,7 @@ use super::scripts::{
 };
 use super::RedisStorage;
 use crate::error::Error;
+use crate::key::SwitchKey;
 use crate::storage::WriteOutcome;
 
 #[cfg(test)]
@@ -192,7 +193,7 @@ impl RedisStorage {
         script: &'s Script<R>,
         op: &Op,
         types: &str,
-        key: &str,
+        key: &SwitchKey,
     ) -> Invocation<'s, R> {
         let mut invocation = self.invocation(script, op, types);
         invocation
@@ -200,7 +201,7 @@ impl RedisStorage {
             .key(&self.keys.versions)
             .key(self.keys.users(key))
             .key(&self.keys.history)
-            .arg(key);
+            .arg(key.as_str());
         invocation
     }
 

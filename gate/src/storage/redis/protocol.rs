@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::key::SwitchKey;
+
 /// The channel of a prefix's notifications.
 pub(super) fn channel(prefix: &str) -> String {
     format!("{prefix}:changes")
@@ -19,22 +21,22 @@ pub(super) enum Notification {
     /// says its allow-list did not change, so a replica one version
     /// behind reads only the record.
     Put {
-        key: String,
+        key: SwitchKey,
         version: u64,
         #[serde(default = "changed")]
         users: bool,
     },
     /// These switches were removed.
-    Del { keys: Vec<String> },
+    Del { keys: Vec<SwitchKey> },
     /// These ids were added to the allow-list.
     Allow {
-        key: String,
+        key: SwitchKey,
         version: u64,
         ids: Vec<String>,
     },
     /// These ids were removed from the allow-list.
     Disallow {
-        key: String,
+        key: SwitchKey,
         version: u64,
         ids: Vec<String>,
     },
@@ -63,6 +65,7 @@ fn changed() -> bool {
 #[cfg(test)]
 mod tests {
     use super::Notification;
+    use crate::key::SwitchKey;
 
     /// The forms the scripts publish (cjson orders keys as it likes).
     #[test]
@@ -71,7 +74,7 @@ mod tests {
         assert_eq!(
             parse(r#"{"version":3,"op":"put","key":"a.b"}"#),
             Notification::Put {
-                key: "a.b".into(),
+                key: SwitchKey::parse("a.b"),
                 version: 3,
                 users: true
             }
@@ -79,7 +82,7 @@ mod tests {
         assert_eq!(
             parse(r#"{"op":"put","key":"a","version":4,"users":false}"#),
             Notification::Put {
-                key: "a".into(),
+                key: SwitchKey::parse("a"),
                 version: 4,
                 users: false
             }
@@ -87,13 +90,13 @@ mod tests {
         assert_eq!(
             parse(r#"{"op":"del","keys":["a","a.b"]}"#),
             Notification::Del {
-                keys: vec!["a".into(), "a.b".into()]
+                keys: vec![SwitchKey::parse("a"), SwitchKey::parse("a.b")]
             }
         );
         assert_eq!(
             parse(r#"{"ids":["7"],"op":"disallow","key":"a","version":2}"#),
             Notification::Disallow {
-                key: "a".into(),
+                key: SwitchKey::parse("a"),
                 version: 2,
                 ids: vec!["7".into()]
             }

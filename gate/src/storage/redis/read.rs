@@ -8,7 +8,8 @@ use std::sync::Arc;
 use super::{record, RedisStorage};
 use crate::error::Error;
 use crate::history::HistoryEntry;
-use crate::storage::{in_tree, Record};
+use crate::key::SwitchKey;
+use crate::storage::Record;
 use crate::switch::{Switch, Users};
 
 /// Allow-lists up to this size are read with one `SMEMBERS`; larger ones
@@ -19,7 +20,7 @@ const SCAN_PAGE: usize = 50_000;
 
 /// Every switch as stored, and the store's epoch marker, from one read.
 pub(super) struct FullRead {
-    pub(super) records: Vec<(String, Result<Switch, Error>)>,
+    pub(super) records: Vec<(SwitchKey, Result<Switch, Error>)>,
     pub(super) epoch: Option<String>,
 }
 
@@ -56,7 +57,7 @@ impl RedisStorage {
     /// ([`Storage::history`](crate::storage::Storage::history)).
     pub(super) async fn read_history(
         &self,
-        key: Option<&str>,
+        key: Option<&SwitchKey>,
         limit: usize,
     ) -> Result<Vec<HistoryEntry>, Error> {
         let mut connection = self.connection.clone();
@@ -81,13 +82,13 @@ impl RedisStorage {
                     None
                 }
             })
-            .filter(|e| key.is_none_or(|k| in_tree(&e.key, k)))
+            .filter(|e| key.is_none_or(|k| e.key.is_in_tree(k)))
             .take(limit)
             .collect())
     }
 
     /// A large allow-list, page by page (each page within the timeout).
-    async fn scan_users(&self, key: &str, expected: usize) -> Result<Users, Error> {
+    async fn scan_users(&self, key: &SwitchKey, expected: usize) -> Result<Users, Error> {
         let mut connection = self.connection.clone();
         let set = self.keys.users(key);
         let mut users = Users::with_capacity(expected);
@@ -123,7 +124,10 @@ impl RedisStorage {
     /// one consistent version. Every answer is checked on its own: a
     /// version that is not a number or an allow-list that is not a set
     /// makes this switch unreadable, never the read fail.
-    pub(super) async fn fetch(&self, key: &str) -> Result<Option<Result<Switch, Error>>, Error> {
+    pub(super) async fn fetch(
+        &self,
+        key: &SwitchKey,
+    ) -> Result<Option<Result<Switch, Error>>, Error> {
         let mut connection = self.connection.clone();
         for _ in 0..3 {
             let Some((json, version, card)) = self.read_record(key, Set::Size).await? else {
@@ -161,7 +165,7 @@ impl RedisStorage {
                     "read a switch",
                     redis::cmd("HGET")
                         .arg(&self.keys.versions)
-                        .arg(key)
+                        .arg(key.as_str())
                         .query_async(&mut connection),
                 )
                 .await?;
@@ -178,13 +182,13 @@ impl RedisStorage {
     /// A switch's record, its version (or why it is unreadable) and the
     /// answer about its allow-list `set` asks for, from one atomic
     /// pipeline; `None` if no record is stored under `key`.
-    async fn read_record(&self, key: &str, set: Set) -> Result<Option<RecordRead>, Error> {
+    async fn read_record(&self, key: &SwitchKey, set: Set) -> Result<Option<RecordRead>, Error> {
         let mut connection = self.connection.clone();
         let mut pipe = redis::pipe();
         pipe.atomic()
             .ignore_errors()
-            .hget(&self.keys.switches, key)
-            .hget(&self.keys.versions, key);
+            .hget(&self.keys.switches, key.as_str())
+            .hget(&self.keys.versions, key.as_str());
         match set {
             Set::Size => pipe.scard(self.keys.users(key)),
             Set::Members => pipe.smembers(self.keys.users(key)),
@@ -229,7 +233,7 @@ impl RedisStorage {
     /// runs reach the replica through their notifications.
     pub(super) async fn fetch_all(
         &self,
-        known: impl Fn(&str) -> Option<Arc<Switch>>,
+        known: impl Fn(&SwitchKey) -> Option<Arc<Switch>>,
     ) -> Result<FullRead, Error> {
         let mut connection = self.connection.clone();
         type Hash = HashMap<Vec<u8>, Vec<u8>>;
@@ -248,17 +252,17 @@ impl RedisStorage {
         // Sorted: what follows (signals, the snapshot file) never depends
         // on the order of HGETALL.
         // Each key with its record and version, or why they are unreadable.
-        type Entry = (String, Result<(Vec<u8>, u64), String>);
+        type Entry = (SwitchKey, Result<(Vec<u8>, u64), String>);
         let mut entries: Vec<Entry> = records
             .into_iter()
             .map(|(key, json)| match String::from_utf8(key) {
                 Ok(key) => {
                     let version =
                         record::version_of(versions.get(key.as_bytes()).map(Vec::as_slice));
-                    (key, version.map(|v| (json, v)))
+                    (SwitchKey::parse(&key), version.map(|v| (json, v)))
                 }
                 Err(e) => (
-                    String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                    SwitchKey::parse(&String::from_utf8_lossy(e.as_bytes())),
                     Err("its key is not UTF-8 text".to_owned()),
                 ),
             })
@@ -342,7 +346,7 @@ impl RedisStorage {
     /// switch unreadable, not the read fail.
     async fn read_batch<T>(
         &self,
-        entries: &[(String, T)],
+        entries: &[(SwitchKey, T)],
         batch: &mut Vec<usize>,
         users: &mut [Option<Result<Users, String>>],
     ) -> Result<(), Error> {

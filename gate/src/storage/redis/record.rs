@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::error::Error;
-use crate::storage::split_key;
+use crate::key::SwitchKey;
 use crate::switch::{Switch, Users};
 
 /// The record stored for `switch`: its JSON, without allow-list and
@@ -18,14 +18,24 @@ pub(super) fn to_json(switch: &Switch) -> String {
 }
 
 /// The record stored under `key`, with its `version` and allow-list.
-pub(super) fn parse(key: &str, json: &str, version: u64, users: Users) -> Result<Switch, Error> {
+pub(super) fn parse(
+    key: &SwitchKey,
+    json: &str,
+    version: u64,
+    users: Users,
+) -> Result<Switch, Error> {
     completed(key, Switch::from_json(json)?, version, users)
 }
 
 /// A parsed record, checked to be named as its key says, with its
 /// `version` and allow-list.
-fn completed(key: &str, mut switch: Switch, version: u64, users: Users) -> Result<Switch, Error> {
-    if switch.name != split_key(key).1 {
+fn completed(
+    key: &SwitchKey,
+    mut switch: Switch,
+    version: u64,
+    users: Users,
+) -> Result<Switch, Error> {
+    if switch.name != key.name() {
         return Err(Error::InvalidJson {
             what: format!("switch {key:?}"),
             reason: format!("the record is named {:?}", switch.name),
@@ -41,7 +51,7 @@ fn completed(key: &str, mut switch: Switch, version: u64, users: Users) -> Resul
 /// again: a shortcut's answer does not recompile the regexes of a
 /// switch the caller already has.
 pub(super) fn parse_reusing(
-    key: &str,
+    key: &SwitchKey,
     json: &str,
     version: u64,
     users: Users,
@@ -81,7 +91,7 @@ pub(super) fn parse_reusing(
 
 /// A record read as bytes: checked to be UTF-8, then parsed.
 pub(super) fn parse_raw(
-    key: &str,
+    key: &SwitchKey,
     json: &[u8],
     version: u64,
     users: Users,
@@ -101,9 +111,9 @@ pub(super) fn parse_raw(
 }
 
 /// The error of a record that cannot be read.
-pub(super) fn unreadable(key: &str, reason: String) -> Error {
+pub(super) fn unreadable(key: &SwitchKey, reason: String) -> Error {
     Error::Unreadable {
-        key: key.to_owned(),
+        key: key.to_string(),
         reason,
     }
 }

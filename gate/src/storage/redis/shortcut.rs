@@ -6,7 +6,8 @@ use super::scripts::{ShortcutReply, UsersBack};
 use super::{record, RedisStorage};
 use crate::error::Error;
 use crate::history::{Action, HistoryEntry, LISTED_IDS};
-use crate::storage::{shortcut, split_key, AppliedShortcut, Shortcut, ShortcutRequest};
+use crate::key::SwitchKey;
+use crate::storage::{shortcut, AppliedShortcut, Shortcut, ShortcutRequest};
 use crate::switch::Switch;
 
 /// A shortcut sends the allow-list back (for the caller's replica) up to
@@ -41,12 +42,12 @@ impl RedisStorage {
     /// form gate writes (the caller then reads, changes and updates it).
     async fn shortcut_script(
         &self,
-        key: &str,
+        key: &SwitchKey,
         actor: &str,
         shortcut: &Shortcut,
         known: Option<&Switch>,
     ) -> Result<Option<AppliedShortcut>, Error> {
-        let name = split_key(key).1;
+        let name = key.name();
         let (op, operand) = match shortcut {
             Shortcut::State(state) => ("state", state.to_string()),
             Shortcut::Toggle => ("toggle", String::new()),

@@ -19,6 +19,7 @@ use tokio::time::{Interval, MissedTickBehavior};
 use super::protocol::Notification;
 use super::{record, RedisStorage};
 use crate::error::Error;
+use crate::key::SwitchKey;
 use crate::storage::{Change, ChangeFeed, Record, Watcher};
 use crate::switch::Switch;
 
@@ -187,11 +188,7 @@ impl Feed {
         let read = self.storage.fetch_all(|key| watcher.switch(key)).await?;
         let held = watcher.held();
         // `records` is sorted by key.
-        let stored = |key: &str| {
-            read.records
-                .binary_search_by(|(k, _)| k.as_str().cmp(key))
-                .is_ok()
-        };
+        let stored = |key: &SwitchKey| read.records.binary_search_by(|(k, _)| k.cmp(key)).is_ok();
         let missing = || watcher.missing(&stored);
         let lost = self.data_lost(read.epoch.clone(), held, missing).await?;
         let was_lost = std::mem::replace(&mut self.lost, lost.is_some());
@@ -263,7 +260,7 @@ impl Feed {
     async fn users_changed(
         &mut self,
         watcher: &dyn Watcher,
-        key: String,
+        key: SwitchKey,
         version: u64,
         ids: &[String],
         add: bool,
@@ -293,7 +290,7 @@ impl Feed {
     async fn refetch_record(
         &mut self,
         watcher: &dyn Watcher,
-        key: String,
+        key: SwitchKey,
         known: &Switch,
         version: u64,
     ) -> Result<(), Error> {
@@ -305,8 +302,8 @@ impl Feed {
                 "read a switch",
                 redis::pipe()
                     .atomic()
-                    .hget(&self.storage.keys.switches, &key)
-                    .hget(&self.storage.keys.versions, &key)
+                    .hget(&self.storage.keys.switches, key.as_str())
+                    .hget(&self.storage.keys.versions, key.as_str())
                     .query_async(&mut connection),
             )
             .await?;
@@ -328,7 +325,7 @@ impl Feed {
     }
 
     /// Reads the switch at `key` again, allow-list and all.
-    async fn refetch(&mut self, watcher: &dyn Watcher, key: String) -> Result<(), Error> {
+    async fn refetch(&mut self, watcher: &dyn Watcher, key: SwitchKey) -> Result<(), Error> {
         let read_at = Some(watcher.mark());
         let change = match self.storage.fetch(&key).await? {
             Some(Ok(switch)) => Change::Stored {

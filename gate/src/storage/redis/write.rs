@@ -7,7 +7,8 @@ use super::{record, RedisStorage};
 use crate::diff::ids_added_and_removed;
 use crate::error::Error;
 use crate::history::{now_ms, HistoryEntry};
-use crate::storage::{in_tree, split_key, Record};
+use crate::key::SwitchKey;
+use crate::storage::Record;
 use crate::switch::{Switch, Users};
 
 /// Up to this many ids travel inside a write's script; more are first
@@ -27,7 +28,7 @@ impl RedisStorage {
     /// ([`Storage::insert`](crate::storage::Storage::insert)).
     pub(super) async fn insert_switch(
         &self,
-        key: &str,
+        key: &SwitchKey,
         actor: &str,
         switch: Switch,
     ) -> Result<Switch, Error> {
@@ -77,7 +78,7 @@ impl RedisStorage {
     /// ([`Storage::update`](crate::storage::Storage::update)).
     pub(super) async fn update_switch(
         &self,
-        key: &str,
+        key: &SwitchKey,
         actor: &str,
         switch: Switch,
     ) -> Result<(Switch, Switch), Error> {
@@ -97,7 +98,7 @@ impl RedisStorage {
     /// version check makes the pair consistent.
     pub(super) async fn update_with(
         &self,
-        key: &str,
+        key: &SwitchKey,
         actor: &str,
         previous: Option<Switch>,
         switch: Switch,
@@ -111,7 +112,7 @@ impl RedisStorage {
                 // A malformed record can be repaired by an update.
                 Some(Err(_)) => Switch {
                     version: switch.version,
-                    ..Switch::new(split_key(key).1)
+                    ..Switch::new(key.name())
                 },
                 None => {
                     return Err(Error::NotFound {
@@ -184,10 +185,10 @@ impl RedisStorage {
     /// ([`Storage::remove_tree`](crate::storage::Storage::remove_tree)).
     pub(super) async fn remove_switches(
         &self,
-        key: &str,
+        key: &SwitchKey,
         actor: &str,
     ) -> Result<Vec<Record>, Error> {
-        let op = self.op("unregister", split_key(key).1);
+        let op = self.op("unregister", key.name());
         // The script adds each removed key and the closing brace.
         let entry = format!(
             r#"{{"actor":{},"at":{},"action":"unregistered","op":{}"#,
@@ -200,7 +201,7 @@ impl RedisStorage {
             .key(&self.keys.switches)
             .key(&self.keys.versions)
             .key(&self.keys.history)
-            .arg(key)
+            .arg(key.as_str())
             .arg(&self.keys.channel)
             .arg(&self.keys.users_prefix)
             .arg(entry)
@@ -209,19 +210,20 @@ impl RedisStorage {
         Ok(removed
             .into_iter()
             .map(|removed| {
+                let removed_key = SwitchKey::parse(&removed.key);
                 let switch = record::parse(
-                    &removed.key,
+                    &removed_key,
                     &removed.record,
                     removed.version,
                     Users::default(),
                 )
-                .unwrap_or_else(|_| Switch::new(split_key(&removed.key).1));
+                .unwrap_or_else(|_| Switch::new(removed_key.name()));
                 Record {
-                    key: removed.key,
+                    key: removed_key,
                     switch,
                 }
             })
-            .filter(|r| in_tree(&r.key, key))
+            .filter(|r| r.key.is_in_tree(key))
             .collect())
     }
 
@@ -229,7 +231,7 @@ impl RedisStorage {
     /// ([`Storage::repair`](crate::storage::Storage::repair)).
     pub(super) async fn repair_switch(
         &self,
-        key: &str,
+        key: &SwitchKey,
         actor: &str,
         switch: Switch,
     ) -> Result<Switch, Error> {
