@@ -149,7 +149,8 @@ pub enum Error {
     /// [`Manager::repair`]: crate::Manager::repair
     #[error("switch {key:?} is stored but cannot be read: {reason}; nothing was written: repair it (gate put, or PUT in the admin API) or delete it")]
     Unreadable {
-        /// The storage key (`name` or `namespace.name`).
+        /// The storage key (a [`SwitchKey`](crate::SwitchKey) as text:
+        /// `name` or `namespace.name`).
         key: String,
         /// What is wrong with the record.
         reason: String,

@@ -3,6 +3,7 @@
 //! it without knowing what it is. The feed here is a channel the test
 //! sends `Change`s into.
 
+use gate::SwitchKey;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -28,13 +29,13 @@ impl Storage for Fed {
         self.inner.load()
     }
 
-    fn get<'a>(&'a self, key: &'a gate::SwitchKey) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
+    fn get<'a>(&'a self, key: &'a SwitchKey) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
         self.inner.get(key)
     }
 
     fn insert<'a>(
         &'a self,
-        key: &'a gate::SwitchKey,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<Switch, Error>> {
@@ -43,7 +44,7 @@ impl Storage for Fed {
 
     fn update<'a>(
         &'a self,
-        key: &'a gate::SwitchKey,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
@@ -52,7 +53,7 @@ impl Storage for Fed {
 
     fn remove_tree<'a>(
         &'a self,
-        key: &'a gate::SwitchKey,
+        key: &'a SwitchKey,
         actor: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
         self.inner.remove_tree(key, actor)
@@ -76,7 +77,7 @@ fn on(name: &str, version: u64) -> Switch {
 
 fn record(key: &str, version: u64) -> Record {
     Record {
-        key: gate::SwitchKey::parse(key),
+        key: SwitchKey::parse(key),
         switch: on(key, version),
     }
 }
@@ -126,7 +127,7 @@ async fn a_storage_of_its_own_is_followed_through_its_feed() {
 
     // A switch another process stored, then one it removed.
     feed.send(Change::Stored {
-        key: gate::SwitchKey::parse("gamma"),
+        key: SwitchKey::parse("gamma"),
         switch: on("gamma", 1),
         read_at: None,
     })
@@ -134,7 +135,7 @@ async fn a_storage_of_its_own_is_followed_through_its_feed() {
     eventually("gamma arrives", || manager.active("gamma", ())).await;
     assert!(registered.lock().unwrap().contains(&"gamma".to_owned()));
     feed.send(Change::Removed {
-        keys: vec![gate::SwitchKey::parse("beta")],
+        keys: vec![SwitchKey::parse("beta")],
         read_at: None,
     })
     .unwrap();
@@ -174,7 +175,7 @@ async fn a_storage_of_its_own_is_followed_through_its_feed() {
         Some("the store lost its data")
     );
     feed.send(Change::Removed {
-        keys: vec![gate::SwitchKey::parse("gamma")],
+        keys: vec![SwitchKey::parse("gamma")],
         read_at: None,
     })
     .unwrap();
@@ -200,13 +201,13 @@ async fn a_storage_of_its_own_is_followed_through_its_feed() {
 fn storages_only_this_process_writes_have_no_feed() {
     struct Nobody;
     impl Watcher for Nobody {
-        fn switch(&self, _: &gate::SwitchKey) -> Option<Arc<Switch>> {
+        fn switch(&self, _: &SwitchKey) -> Option<Arc<Switch>> {
             None
         }
         fn held(&self) -> usize {
             0
         }
-        fn missing(&self, _: &dyn Fn(&gate::SwitchKey) -> bool) -> usize {
+        fn missing(&self, _: &dyn Fn(&SwitchKey) -> bool) -> usize {
             0
         }
         fn mark(&self) -> ReadMark {

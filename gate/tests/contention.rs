@@ -5,6 +5,7 @@
 
 use gate::history::HistoryEntry;
 use gate::storage::{BoxFuture, Record};
+use gate::SwitchKey;
 use gate::{Error, Manager, MemoryStorage, State, Storage, Switch};
 
 /// A memory storage that does not override `apply_shortcut`, and whose
@@ -20,13 +21,13 @@ impl Storage for Racing {
         self.inner.load()
     }
 
-    fn get<'a>(&'a self, key: &'a gate::SwitchKey) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
+    fn get<'a>(&'a self, key: &'a SwitchKey) -> BoxFuture<'a, Result<Option<Switch>, Error>> {
         self.inner.get(key)
     }
 
     fn insert<'a>(
         &'a self,
-        key: &'a gate::SwitchKey,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<Switch, Error>> {
@@ -35,7 +36,7 @@ impl Storage for Racing {
 
     fn update<'a>(
         &'a self,
-        key: &'a gate::SwitchKey,
+        key: &'a SwitchKey,
         actor: &'a str,
         switch: Switch,
     ) -> BoxFuture<'a, Result<(Switch, Switch), Error>> {
@@ -53,7 +54,7 @@ impl Storage for Racing {
 
     fn remove_tree<'a>(
         &'a self,
-        key: &'a gate::SwitchKey,
+        key: &'a SwitchKey,
         actor: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Record>, Error>> {
         self.inner.remove_tree(key, actor)
@@ -61,7 +62,7 @@ impl Storage for Racing {
 
     fn history<'a>(
         &'a self,
-        key: Option<&'a gate::SwitchKey>,
+        key: Option<&'a SwitchKey>,
         limit: usize,
     ) -> BoxFuture<'a, Result<Vec<HistoryEntry>, Error>> {
         self.inner.history(key, limit)

@@ -1,6 +1,7 @@
 //! The file store: conformance, atomic writes, concurrent writers under
 //! the lock, malformed files, reload and the audit trail.
 
+use gate::SwitchKey;
 use std::path::PathBuf;
 
 use gate::storage::FileStorage;
@@ -323,7 +324,7 @@ async fn reads_of_an_unchanged_file_do_not_recompile_its_patterns() {
     const READS: u32 = 20;
     for _ in 0..READS {
         assert!(storage
-            .get(&gate::SwitchKey::parse("s7"))
+            .get(&SwitchKey::parse("s7"))
             .await
             .unwrap()
             .is_some());
@@ -334,11 +335,7 @@ async fn reads_of_an_unchanged_file_do_not_recompile_its_patterns() {
     // Another process changes the file: the next read sees it.
     let other = manager(&dir.file());
     other.set_percentage("s7", 10).await.unwrap();
-    let read = storage
-        .get(&gate::SwitchKey::parse("s7"))
-        .await
-        .unwrap()
-        .unwrap();
+    let read = storage.get(&SwitchKey::parse("s7")).await.unwrap().unwrap();
     assert_eq!(read.version, 2);
     assert_eq!(read.conditions.len(), 11);
     assert!(

@@ -2,6 +2,7 @@
 //! per rule, alone and behind an `Arc` (the blanket impl); two managers
 //! can share one.
 
+use gate::SwitchKey;
 use std::sync::Arc;
 
 use gate::{Manager, MemoryStorage, State, Storage, Switch};
@@ -33,7 +34,7 @@ async fn two_managers_share_one_memory_storage() {
     // The write is in the one storage: B reads it there, and its history
     // is A's.
     let stored = shared
-        .get(&gate::SwitchKey::parse("beta"))
+        .get(&SwitchKey::parse("beta"))
         .await
         .unwrap()
         .unwrap();

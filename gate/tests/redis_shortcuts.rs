@@ -7,6 +7,7 @@
 
 mod redis_support;
 
+use gate::SwitchKey;
 use std::future::Future;
 
 use futures_util::future::join_all;
@@ -511,14 +512,14 @@ async fn a_large_allow_list_is_not_sent_back() {
     let mut big = Switch::new("big").state(State::Selective);
     big.users = (0..100_001u32).map(|i| i.to_string()).collect();
     let v1 = storage
-        .insert(&gate::SwitchKey::parse("big"), "test", big)
+        .insert(&SwitchKey::parse("big"), "test", big)
         .await
         .unwrap();
 
     let allow_x = Shortcut::Allow(vec!["x".into()]);
     let v2 = storage
         .apply_shortcut(
-            ShortcutRequest::new(&gate::SwitchKey::parse("big"), "test", &allow_x).known(Some(&v1)),
+            ShortcutRequest::new(&SwitchKey::parse("big"), "test", &allow_x).known(Some(&v1)),
         )
         .await
         .unwrap();
@@ -529,7 +530,7 @@ async fn a_large_allow_list_is_not_sent_back() {
     let global = Shortcut::State(State::Global);
     let v3 = storage
         .apply_shortcut(
-            ShortcutRequest::new(&gate::SwitchKey::parse("big"), "test", &global).known(Some(&v1)),
+            ShortcutRequest::new(&SwitchKey::parse("big"), "test", &global).known(Some(&v1)),
         )
         .await
         .unwrap();

@@ -7,6 +7,7 @@
 mod redis_support;
 
 use gate::storage::FileStorage;
+use gate::SwitchKey;
 use gate::{Condition, Error, Manager, Operator, State, Storage, Switch, Value};
 use redis_support::{shared_url, Prefix};
 
@@ -297,11 +298,7 @@ async fn every_accepted_switch_round_trips_through_every_storage() {
         ];
         for (store, storage) in storages {
             let err = storage
-                .insert(
-                    &gate::SwitchKey::parse(&switch.name),
-                    "test",
-                    switch.clone(),
-                )
+                .insert(&SwitchKey::parse(&switch.name), "test", switch.clone())
                 .await
                 .unwrap_err();
             assert_eq!(&err, error, "{store} storage: {switch:?}");

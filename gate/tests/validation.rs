@@ -3,6 +3,7 @@
 //! refuse, naming the field; reading applies the same rules; every
 //! accepted regular expression judges a 100 KB id quickly.
 
+use gate::SwitchKey;
 use std::time::{Duration, Instant};
 
 use gate::storage::FileStorage;
@@ -387,31 +388,28 @@ async fn the_storages_themselves_refuse_what_the_rules_refuse() {
         let key = switch.name.clone();
         for storage in [&file as &dyn Storage, &memory] {
             let err = storage
-                .insert(&gate::SwitchKey::parse(&key), "test", switch.clone())
+                .insert(&SwitchKey::parse(&key), "test", switch.clone())
                 .await
                 .unwrap_err();
             assert_eq!(err.field(), Some(field), "{err}");
             let err = storage
                 .write_batch(
                     "test",
-                    vec![(
-                        gate::SwitchKey::parse(&key.clone()),
-                        BatchWrite::Create(switch.clone()),
-                    )],
+                    vec![(SwitchKey::parse(&key), BatchWrite::Create(switch.clone()))],
                 )
                 .await
                 .unwrap_err();
             assert_eq!(err.field(), Some(field), "{err}");
         }
     }
-    file.insert(&gate::SwitchKey::parse("fine"), "test", Switch::new("fine"))
+    file.insert(&SwitchKey::parse("fine"), "test", Switch::new("fine"))
         .await
         .unwrap();
     let mut broken = broken_switches().remove(0).1;
     broken.name = "fine".into();
     broken.version = 1;
     assert!(file
-        .update(&gate::SwitchKey::parse("fine"), "test", broken)
+        .update(&SwitchKey::parse("fine"), "test", broken)
         .await
         .is_err());
     assert_eq!(FileStorage::open(&path).unwrap().reload().unwrap().len(), 1);

@@ -266,6 +266,7 @@ pub(crate) fn read_snapshot(path: &Path) -> Result<SnapshotFile, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SwitchKey;
 
     #[test]
     fn both_formats_are_read_and_errors_say_why() {
@@ -273,7 +274,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("s.json");
         let records = vec![Record {
-            key: crate::SwitchKey::parse("ns.beta"),
+            key: SwitchKey::parse("ns.beta"),
             switch: Switch::new("beta"),
         }];
         let switches = records
@@ -328,7 +329,7 @@ mod tests {
             switch.version = i + 1;
             replica.apply(
                 vec![Apply::Upsert {
-                    key: crate::SwitchKey::parse(&format!("ns.s{}", i % 50)),
+                    key: SwitchKey::parse(&format!("ns.s{}", i % 50)),
                     switch,
                     authoritative: true,
                 }],
@@ -336,7 +337,7 @@ mod tests {
             );
             replica.apply(
                 vec![Apply::Remove {
-                    key: crate::SwitchKey::parse(&format!("ns.s{}", (i + 25) % 50)),
+                    key: SwitchKey::parse(&format!("ns.s{}", (i + 25) % 50)),
                 }],
                 Origin::Remote,
             );

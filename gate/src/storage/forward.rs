@@ -129,6 +129,7 @@ mod tests {
     use super::*;
     use crate::storage::{MemoryStorage, Shortcut};
     use crate::switch::State;
+    use crate::SwitchKey;
 
     /// A storage that overrides every provided method with an answer of
     /// its own, and otherwise is a memory storage.
@@ -231,20 +232,20 @@ mod tests {
     /// Every provided method reaches the override through the pointer.
     async fn keeps_overrides(storage: &dyn Storage) {
         let beta = storage
-            .insert(&crate::SwitchKey::parse("beta"), "t", Switch::new("beta"))
+            .insert(&SwitchKey::parse("beta"), "t", Switch::new("beta"))
             .await
             .unwrap();
         let global = Shortcut::State(State::Global);
         let next = beta.clone().state(State::Global);
         assert!(overridden(
             storage
-                .update_from(&crate::SwitchKey::parse("beta"), "t", beta.clone(), next)
+                .update_from(&SwitchKey::parse("beta"), "t", beta.clone(), next)
                 .await
         ));
         assert!(overridden(
             storage
                 .apply_shortcut(ShortcutRequest::new(
-                    &crate::SwitchKey::parse("beta"),
+                    &SwitchKey::parse("beta"),
                     "t",
                     &global
                 ))
@@ -257,9 +258,7 @@ mod tests {
             WriteOutcome::Applied
         );
         assert!(overridden(
-            storage
-                .repair(&crate::SwitchKey::parse("beta"), "t", beta)
-                .await
+            storage.repair(&SwitchKey::parse("beta"), "t", beta).await
         ));
         assert!(overridden(storage.mark_restored().await));
         let now = storage.immediate().expect("the inner memory storage's");

@@ -28,7 +28,9 @@
 //! answer did not come can be checked and a write sent twice is applied
 //! once. Allow-lists of more than [`write::INLINE_IDS`] ids are first
 //! staged in a temporary set, so no script call carries a million ids.
-//! Storage keys are `name` or `namespace.name`.
+//! A switch is stored under its [`SwitchKey`](crate::SwitchKey)'s storage
+//! form ([`as_str`](crate::SwitchKey::as_str)): `name`, or
+//! `namespace.name`.
 //!
 //! The folder:
 //!
