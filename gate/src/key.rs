@@ -14,9 +14,9 @@ use crate::names::{validate_name, validate_namespace};
 ///
 /// Its storage form, the string every storage keeps and every wire format
 /// (Redis keys, the file storage's JSON, the snapshot file, history
-/// entries, import files, the admin API) carries, is the name alone in the
-/// root namespace and `namespace.name` otherwise: a namespace holds no
-/// `.` and a name none either, so the last `.` splits them. A key is
+/// entries, the admin API) carries, is the name alone in the root
+/// namespace and `namespace.name` otherwise: a name holds no `.`, so the
+/// last `.` splits them (a nested namespace, `a.b`, keeps its own). A key is
 /// compared, hashed, ordered, shown ([`Display`](fmt::Display)) and
 /// serialized as that string, so it also [`Borrow`]s as a `str`: a map
 /// keyed by `SwitchKey` can be searched with `&str`. Cloning it is cheap
