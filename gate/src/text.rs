@@ -1,13 +1,13 @@
-//! Comparing short strings on the check path: switch names, kinds and
-//! ids are mostly 4 to 16 bytes long, where two overlapping word reads
-//! beat a call to `memcmp`.
+//! Comparing short strings on the check path: switch names, kinds,
+//! attribute values and ids are mostly 1 to 16 bytes long, where a few
+//! word or byte reads beat a call to `memcmp`.
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// `a == b`: strings of 4 to 16 bytes are compared as two overlapping
 /// words, first and last, without a call to `memcmp`.
-#[inline]
+#[inline(always)]
 pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -15,13 +15,15 @@ pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     match a.len() {
         8..=16 => ends_equal::<8>(a, b),
         4..=7 => ends_equal::<4>(a, b),
+        2..=3 => ends_equal::<2>(a, b),
+        1 => ends_equal::<1>(a, b),
         _ => a == b,
     }
 }
 
 /// Whether `a` and `b`, of one length from `W` to `2 * W`, have the same
 /// first `W` and last `W` bytes: all their bytes.
-#[inline]
+#[inline(always)]
 fn ends_equal<const W: usize>(a: &[u8], b: &[u8]) -> bool {
     let last = a.len() - W;
     a.get(..W) == b.get(..W) && a.get(last..) == b.get(last..)
