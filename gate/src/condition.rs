@@ -248,16 +248,7 @@ impl Condition {
         // A percentage of identities (the usual rollout) is answered from
         // the id's bucket directly: the same `crc32 % 100` that
         // `Operator::apply` compares, without making it a `Value` first.
-        let held = identity.with_text(|text| match &self.operator {
-            Operator::Percent(p) => {
-                Ok(crate::bucket::salted_crc32(salt, text) % 100 < u32::from(p.get()))
-            }
-            Operator::PercentRange { lower, upper } => {
-                let bucket = crate::bucket::salted_crc32(salt, text) % 100;
-                Ok(u32::from(lower.get()) <= bucket && bucket < u32::from(upper.get()))
-            }
-            operator => operator.apply(&Value::from(text), salt),
-        })?;
+        let held = identity.with_text(|text| self.operator.apply(&Value::from(text), salt))?;
         Ok(held != self.negative)
     }
 
