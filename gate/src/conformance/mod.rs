@@ -1,7 +1,6 @@
 //! The storage conformance suite: the rules every [`Storage`] must follow,
 //! one `pub async fn` per rule, grouped by what they are about: single
-//! [`records`], the [`history`] (audit trail), [`batch`]es and the rollout
-//! [`shortcuts`].
+//! records, the history (audit trail), batches and the rollout shortcuts.
 //!
 //! [`conformance_tests!`](crate::conformance_tests) makes one named test
 //! per rule for a storage; [`conformance`] runs every rule in order against
