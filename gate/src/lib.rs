@@ -54,6 +54,7 @@ pub mod storage;
 mod switch;
 pub mod testing;
 mod text;
+mod unknown;
 mod users;
 mod value;
 

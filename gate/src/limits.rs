@@ -36,6 +36,9 @@ pub const MAX_VARIANT_NAME_LEN: usize = 200;
 pub const MAX_KIND_LEN: usize = gate_names::MAX_KIND_LEN;
 /// The longest attribute name of a condition (`age`).
 pub const MAX_ATTRIBUTE_LEN: usize = 200;
+/// Unknown switch names a manager remembers (and logs, once each); more
+/// are counted, not listed ([`Manager::unknown_names`](crate::Manager::unknown_names)).
+pub const MAX_UNKNOWN_NAMES: usize = 1024;
 /// The longest string an operator compares with (`equals "fr"`, …).
 pub const MAX_OPERAND_LEN: usize = 1024;
 /// The most values of a `one_of`.

@@ -231,6 +231,10 @@ impl Manager {
     /// [`crate::autocreate`]): de-duplicated per name, bounded in total.
     #[inline]
     fn autocreate(&self, name: &str) {
+        let loaded = self.shared.replica.loaded();
+        self.shared
+            .unknown
+            .note(&self.namespace, name, loaded, self.shared.autocreate);
         if self.shared.autocreate {
             self.shared
                 .autocreator

@@ -39,6 +39,8 @@ pub(crate) struct Shared {
     autocreate: bool,
     pub(crate) overrides: Overrides,
     pub(crate) autocreator: Autocreator,
+    /// Checks of names that are not switches.
+    pub(crate) unknown: crate::unknown::Unknown,
 }
 
 impl Shared {
@@ -173,6 +175,7 @@ impl Manager {
                 autocreate,
                 overrides: Overrides::default(),
                 autocreator: Autocreator::new(),
+                unknown: Default::default(),
             }),
             namespace: Arc::from(""),
             namespace_index: 0,
@@ -191,6 +194,33 @@ impl Manager {
     /// ```
     pub fn sync_status(&self) -> SyncStatus {
         self.shared.replica.status()
+    }
+
+    /// How many checks, through this manager and every handle sharing its
+    /// storage, asked for a name that is not a switch (and so answered
+    /// off). Each such name is also logged once, as a warning, once the
+    /// replica has loaded (see [`unknown_names`](Self::unknown_names)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let manager = gate::Manager::in_memory();
+    /// assert!(!manager.active("bta", "42")); // meant "beta"
+    /// assert!(!manager.active("bta", "43"));
+    /// assert_eq!(manager.unknown_checks(), 2);
+    /// assert_eq!(manager.unknown_names(), ["bta"]);
+    /// ```
+    pub fn unknown_checks(&self) -> u64 {
+        self.shared.unknown.checks()
+    }
+
+    /// The names checked that were not switches (`namespace.name` outside
+    /// the root namespace), sorted; each was logged once as a warning.
+    /// At most [`limits::MAX_UNKNOWN_NAMES`](crate::limits::MAX_UNKNOWN_NAMES)
+    /// are kept. Names checked before the replica first loaded are not
+    /// listed unless checked again after.
+    pub fn unknown_names(&self) -> Vec<String> {
+        self.shared.unknown.names()
     }
 
     /// Reads the whole storage again and makes the replica equal to it,

@@ -235,6 +235,12 @@ impl Replica {
         replica
     }
 
+    /// Whether a snapshot was ever published (the storage read, or a
+    /// write applied): before, every name is unknown.
+    pub(crate) fn loaded(&self) -> bool {
+        self.generation.load(Ordering::Relaxed) > 0
+    }
+
     /// The current snapshot.
     pub(crate) fn load(&self) -> Guard<Arc<Snapshot>> {
         self.snapshot.load()
