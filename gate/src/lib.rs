@@ -253,5 +253,37 @@ pub fn configure(manager: Manager) -> Result<(), Error> {
 /// assert!(!gate::default().active("anything", "443301"));
 /// ```
 pub fn default() -> &'static Manager {
-    DEFAULT.get_or_init(Manager::in_memory)
+    DEFAULT.get_or_init(|| {
+        let manager = Manager::builder().build_unnoted();
+        IMPLICIT_DEFAULT.store(true, std::sync::atomic::Ordering::Relaxed);
+        if OTHER_MANAGERS.load(std::sync::atomic::Ordering::Relaxed) {
+            warn_implicit_default();
+        }
+        manager
+    })
+}
+
+/// Whether [`default()`] created its own manager (never [`configure`]d).
+static IMPLICIT_DEFAULT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Whether a manager was built other than that one.
+static OTHER_MANAGERS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Whether [`warn_implicit_default`] said it already.
+static WARNED_IMPLICIT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Notes that a manager was built (not the implicit default): if the
+/// implicit default is in use too, the two may disagree.
+pub(crate) fn note_manager_built() {
+    OTHER_MANAGERS.store(true, std::sync::atomic::Ordering::Relaxed);
+    if IMPLICIT_DEFAULT.load(std::sync::atomic::Ordering::Relaxed) {
+        warn_implicit_default();
+    }
+}
+
+/// Logs, once per process, that the never-configured default manager is
+/// used beside another one.
+#[cold]
+fn warn_implicit_default() {
+    if !WARNED_IMPLICIT.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!("gate: gate::default() was never configured, so it is an empty in-memory manager of its own, and another manager is in use in this process: #[gate] functions and other users of the default answer from the former (call gate::configure(manager) at start-up, or pass manager = ...)");
+    }
 }

@@ -1,53 +1,11 @@
 //! A check of a name that is not a switch answers off; it is logged once
 //! per name (a warning), not once per check, and counted.
 
-use std::sync::{Arc, Mutex};
-
 use gate::Manager;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
 
-/// Keeps the `switch` field of every warning.
-#[derive(Clone, Default)]
-struct Warnings(Arc<Mutex<Vec<String>>>);
-
-struct SwitchField(Option<String>);
-
-impl Visit for SwitchField {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "switch" {
-            self.0 = Some(value.to_owned());
-        }
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "switch" {
-            self.0 = Some(format!("{value:?}"));
-        }
-    }
-}
-
-impl Subscriber for Warnings {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= Level::WARN
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        if *event.metadata().level() == Level::WARN {
-            let mut field = SwitchField(None);
-            event.record(&mut field);
-            if let Some(switch) = field.0 {
-                self.0.lock().unwrap().push(switch);
-            }
-        }
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
+#[path = "common/warnings.rs"]
+mod warnings;
+use warnings::Warnings;
 
 #[test]
 fn an_unknown_name_is_logged_once_and_every_check_counted() {

@@ -51,6 +51,13 @@ impl Builder {
     /// storage has a change feed ([`Storage::watch`]), the replica is
     /// loaded and kept in step by it, in the background.
     pub fn build(self) -> Manager {
+        let manager = self.build_unnoted();
+        crate::note_manager_built();
+        manager
+    }
+
+    /// [`build`](Self::build), for the implicit default manager.
+    pub(crate) fn build_unnoted(self) -> Manager {
         let storage = self
             .storage
             .unwrap_or_else(|| Box::new(MemoryStorage::new()));
@@ -132,6 +139,7 @@ impl crate::storage::RedisBuilder {
     pub async fn build(self) -> Result<Manager, crate::Error> {
         let retry = self.chosen_retry_policy();
         let (storage, mut follow) = self.into_parts()?;
+        crate::note_manager_built();
         let manager = Manager::from_parts(
             Box::new(storage.clone()),
             retry,
