@@ -69,7 +69,7 @@ pub use error::{Error, Inactive, StorageSource};
 pub use explain::Explanation;
 pub use json_input::JsonInput;
 pub use key::SwitchKey;
-pub use manager::{Builder, Manager, AUTOCREATE_ACTOR, DEFAULT_ACTOR};
+pub use manager::{Builder, Declaration, Declared, Manager, AUTOCREATE_ACTOR, DEFAULT_ACTOR};
 pub use operator::{ConditionError, Operator, Pattern, Percentage};
 pub use retry::RetryPolicy;
 pub use signals::Signals;

@@ -9,6 +9,7 @@
 
 mod builder;
 mod check;
+mod declare;
 mod write;
 
 use std::fmt;
@@ -27,6 +28,7 @@ use crate::storage::{Record, Storage, SyncStatus, WriteOutcome};
 use crate::switch::{validate_name, validate_namespace, Switch};
 
 pub use builder::Builder;
+pub use declare::{Declaration, Declared};
 
 /// What every handle of one manager shares: the storage, the retry
 /// policy, the replica, the signals, the test overrides and the autocreate
