@@ -174,11 +174,11 @@ impl GateProvider {
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<bool>> {
         let input = self.input(context);
-        let why = self.manager.explain_exclusive(flag, &input);
+        let why = self.manager.explain_exclusive(flag, input);
         if why.reason == Reason::NotFound {
             return Err(not_found(flag));
         }
-        let value = self.manager.active_exclusive(flag, &input);
+        let value = self.manager.active_exclusive(flag, input);
         let reason = if value == why.active {
             reason_of(&why)
         } else {
@@ -199,7 +199,7 @@ impl GateProvider {
         context: &EvaluationContext,
     ) -> EvaluationResult<ResolutionDetails<String>> {
         let input = self.input(context);
-        let why = self.manager.explain_exclusive(flag, &input);
+        let why = self.manager.explain_exclusive(flag, input);
         if why.reason == Reason::NotFound {
             return Err(not_found(flag));
         }
@@ -207,10 +207,13 @@ impl GateProvider {
             return Err(not_found(flag));
         };
         if switch.variants.is_empty() {
-            return Err(type_mismatch(flag, "a boolean flag (the switch has no variants)"));
+            return Err(type_mismatch(
+                flag,
+                "a boolean flag (the switch has no variants)",
+            ));
         }
         let reason = reason_of(&why);
-        match self.manager.variant(flag, &input) {
+        match self.manager.variant(flag, input) {
             Some(index) => match switch.variants.get(index) {
                 Some(variant) => Ok(ResolutionDetails {
                     value: variant.name.clone(),

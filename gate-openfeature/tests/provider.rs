@@ -74,7 +74,11 @@ async fn fixture() -> Manager {
             .variants(["left", "right"]),
         Switch::new("any_of")
             .state(State::Selective)
-            .condition(user("User", "country", Operator::one_of(["fr", "de"]).unwrap()))
+            .condition(user(
+                "User",
+                "country",
+                Operator::one_of(["fr", "de"]).unwrap(),
+            ))
             .condition(user(
                 "User",
                 "age",
@@ -84,7 +88,11 @@ async fn fixture() -> Manager {
         Switch::new("all_of")
             .state(State::Selective)
             .compounded(true)
-            .condition(user("User", "country", Operator::one_of(["fr", "us"]).unwrap()))
+            .condition(user(
+                "User",
+                "country",
+                Operator::one_of(["fr", "us"]).unwrap(),
+            ))
             .condition(user("User", "premium", Operator::truthy()))
             .condition(user("User", "age", Operator::less_than(30).unwrap()).negative()),
         Switch::new("split")
@@ -189,10 +197,17 @@ fn parity_over_10000_random_contexts() {
         let provider = GateProvider::new(manager.clone()).kind("User");
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
         let (mut on, mut off, mut variants) = (0usize, 0usize, 0usize);
+        // Per flag: how many contexts it was on and off for.
+        let mut per_flag = [(0usize, 0usize); FLAGS.len()];
         for round in 0..10_000 {
             let (context, reference) = draw(&mut rng);
-            for flag in FLAGS {
+            for (f, flag) in FLAGS.into_iter().enumerate() {
                 let expected = manager.active_exclusive(flag, &reference);
+                if expected {
+                    per_flag[f].0 += 1;
+                } else {
+                    per_flag[f].1 += 1;
+                }
                 let details = provider
                     .resolve_bool_value(flag, &context)
                     .await
@@ -210,7 +225,10 @@ fn parity_over_10000_random_contexts() {
                     Some(index) => {
                         variants += 1;
                         let details = string.unwrap();
-                        assert_eq!(details.value, switch.variants[index].name, "{flag} round {round}");
+                        assert_eq!(
+                            details.value, switch.variants[index].name,
+                            "{flag} round {round}"
+                        );
                         assert_eq!(details.variant.as_deref(), Some(details.value.as_str()));
                     }
                     None => {
@@ -228,7 +246,19 @@ fn parity_over_10000_random_contexts() {
             }
         }
         // The draw reaches both answers and the variants.
-        assert!(on > 10_000 && off > 10_000 && variants > 5_000, "{on} {off} {variants}");
+        assert!(
+            on > 10_000 && off > 10_000 && variants > 5_000,
+            "{on} {off} {variants}"
+        );
+        // Every selective switch is seen both on and off, often.
+        for (f, flag) in FLAGS.into_iter().enumerate() {
+            let (on, off) = per_flag[f];
+            match flag {
+                "global" => assert_eq!(off, 0),
+                "disabled" | "other_kind" => assert_eq!(on, 0),
+                _ => assert!(on > 100 && off > 100, "{flag}: {on} on, {off} off"),
+            }
+        }
     });
 }
 
@@ -245,13 +275,26 @@ fn exclusive_of_gates_context() {
         gate::scope("u1", async {
             assert!(manager.active("allowed", ()));
             assert!(manager.variant("allowed", ()).is_some());
-            let details = provider.resolve_bool_value("allowed", &anonymous).await.unwrap();
+            let details = provider
+                .resolve_bool_value("allowed", &anonymous)
+                .await
+                .unwrap();
             assert!(!details.value);
-            let error = provider.resolve_string_value("allowed", &anonymous).await.unwrap_err();
-            assert_eq!(error.code, EvaluationErrorCode::General(FLAG_OFF.to_owned()));
+            let error = provider
+                .resolve_string_value("allowed", &anonymous)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                error.code,
+                EvaluationErrorCode::General(FLAG_OFF.to_owned())
+            );
             // And the evaluation context's key is the identity of variants.
             let u7 = EvaluationContext::default().with_targeting_key("u7");
-            let name = provider.resolve_string_value("allowed", &u7).await.unwrap().value;
+            let name = provider
+                .resolve_string_value("allowed", &u7)
+                .await
+                .unwrap()
+                .value;
             assert_eq!(name, ["left", "right"][index]);
         })
         .await;
@@ -260,7 +303,11 @@ fn exclusive_of_gates_context() {
     });
 }
 
-async fn bool_reason(provider: &GateProvider, flag: &str, context: &EvaluationContext) -> (bool, EvaluationReason) {
+async fn bool_reason(
+    provider: &GateProvider,
+    flag: &str,
+    context: &EvaluationContext,
+) -> (bool, EvaluationReason) {
     let details = provider.resolve_bool_value(flag, context).await.unwrap();
     (details.value, details.reason.unwrap())
 }
@@ -274,22 +321,42 @@ fn reasons() {
         let key = |k: &str| EvaluationContext::default().with_targeting_key(k.to_owned());
         let fr = |k: &str| key(k).with_custom_field("country", "fr");
 
-        assert_eq!(bool_reason(&provider, "disabled", &key("u1")).await, (false, Disabled));
-        assert_eq!(bool_reason(&provider, "global", &key("u1")).await, (true, Static));
+        assert_eq!(
+            bool_reason(&provider, "disabled", &key("u1")).await,
+            (false, Disabled)
+        );
+        assert_eq!(
+            bool_reason(&provider, "global", &key("u1")).await,
+            (true, Static)
+        );
         assert_eq!(
             bool_reason(&provider, "global", &EvaluationContext::default()).await,
             (true, Static)
         );
         // Allow-list.
-        assert_eq!(bool_reason(&provider, "allowed", &key("u1")).await, (true, TargetingMatch));
-        // Conditions, on and off.
-        assert_eq!(bool_reason(&provider, "any_of", &fr("z")).await, (true, TargetingMatch));
         assert_eq!(
-            bool_reason(&provider, "any_of", &key("z").with_custom_field("country", "us")).await,
+            bool_reason(&provider, "allowed", &key("u1")).await,
+            (true, TargetingMatch)
+        );
+        // Conditions, on and off.
+        assert_eq!(
+            bool_reason(&provider, "any_of", &fr("z")).await,
+            (true, TargetingMatch)
+        );
+        assert_eq!(
+            bool_reason(
+                &provider,
+                "any_of",
+                &key("z").with_custom_field("country", "us")
+            )
+            .await,
             (false, TargetingMatch)
         );
         // Selective, nothing applies to the context: DEFAULT.
-        assert_eq!(bool_reason(&provider, "other_kind", &fr("z")).await, (false, Default));
+        assert_eq!(
+            bool_reason(&provider, "other_kind", &fr("z")).await,
+            (false, Default)
+        );
         assert_eq!(
             bool_reason(&provider, "split", &EvaluationContext::default()).await,
             (false, Default)
@@ -308,7 +375,12 @@ fn reasons() {
         // Compounded: the country fails first (TARGETING_MATCH); once it
         // holds, the percentage settles it (SPLIT), on or off.
         assert_eq!(
-            bool_reason(&provider, "mixed", &key("z").with_custom_field("country", "de")).await,
+            bool_reason(
+                &provider,
+                "mixed",
+                &key("z").with_custom_field("country", "de")
+            )
+            .await,
             (false, TargetingMatch)
         );
         for i in 0..20 {
@@ -320,13 +392,22 @@ fn reasons() {
             bool_reason(&provider, "any_of:child", &key("z")).await,
             (false, TargetingMatch)
         );
-        assert_eq!(bool_reason(&provider, "any_of:child", &fr("z")).await, (true, Static));
+        assert_eq!(
+            bool_reason(&provider, "any_of:child", &fr("z")).await,
+            (true, Static)
+        );
         // A test override: STATIC.
         {
             let _off = gate::testing::override_switch(&manager, "global", false);
-            assert_eq!(bool_reason(&provider, "global", &key("u1")).await, (false, Static));
+            assert_eq!(
+                bool_reason(&provider, "global", &key("u1")).await,
+                (false, Static)
+            );
             let _on = gate::testing::override_switch(&manager, "disabled", true);
-            assert_eq!(bool_reason(&provider, "disabled", &key("u1")).await, (true, Static));
+            assert_eq!(
+                bool_reason(&provider, "disabled", &key("u1")).await,
+                (true, Static)
+            );
         }
         // Strings carry the reason the switch is on.
         let details = provider.resolve_string_value("split", &key("id1")).await;
@@ -334,9 +415,15 @@ fn reasons() {
             Ok(d) => assert_eq!(d.reason, Some(Split)),
             Err(e) => assert_eq!(e.code, EvaluationErrorCode::General(FLAG_OFF.to_owned())),
         }
-        let details = provider.resolve_string_value("global", &key("u1")).await.unwrap();
+        let details = provider
+            .resolve_string_value("global", &key("u1"))
+            .await
+            .unwrap();
         assert_eq!(details.reason, Some(Static));
-        let error = provider.resolve_string_value("disabled", &key("u1")).await.unwrap_err();
+        let error = provider
+            .resolve_string_value("disabled", &key("u1"))
+            .await
+            .unwrap_err();
         assert!(error.message.unwrap().contains("DISABLED"));
     });
 }
@@ -348,11 +435,26 @@ fn unknown_flag_is_flag_not_found() {
         let provider = GateProvider::new(manager.clone());
         let context = EvaluationContext::default().with_targeting_key("u1");
         for error in [
-            provider.resolve_bool_value("nope", &context).await.unwrap_err(),
-            provider.resolve_string_value("nope", &context).await.unwrap_err(),
-            provider.resolve_int_value("nope", &context).await.unwrap_err(),
-            provider.resolve_float_value("nope", &context).await.unwrap_err(),
-            provider.resolve_struct_value("nope", &context).await.unwrap_err(),
+            provider
+                .resolve_bool_value("nope", &context)
+                .await
+                .unwrap_err(),
+            provider
+                .resolve_string_value("nope", &context)
+                .await
+                .unwrap_err(),
+            provider
+                .resolve_int_value("nope", &context)
+                .await
+                .unwrap_err(),
+            provider
+                .resolve_float_value("nope", &context)
+                .await
+                .unwrap_err(),
+            provider
+                .resolve_struct_value("nope", &context)
+                .await
+                .unwrap_err(),
         ] {
             assert_eq!(error.code, EvaluationErrorCode::FlagNotFound);
         }
@@ -369,21 +471,37 @@ fn other_types_are_type_mismatch() {
         let context = EvaluationContext::default().with_targeting_key("u1");
         for flag in ["global", "any_of"] {
             assert_eq!(
-                provider.resolve_int_value(flag, &context).await.unwrap_err().code,
+                provider
+                    .resolve_int_value(flag, &context)
+                    .await
+                    .unwrap_err()
+                    .code,
                 EvaluationErrorCode::TypeMismatch
             );
             assert_eq!(
-                provider.resolve_float_value(flag, &context).await.unwrap_err().code,
+                provider
+                    .resolve_float_value(flag, &context)
+                    .await
+                    .unwrap_err()
+                    .code,
                 EvaluationErrorCode::TypeMismatch
             );
             assert_eq!(
-                provider.resolve_struct_value(flag, &context).await.unwrap_err().code,
+                provider
+                    .resolve_struct_value(flag, &context)
+                    .await
+                    .unwrap_err()
+                    .code,
                 EvaluationErrorCode::TypeMismatch
             );
         }
         // A switch without variants is a boolean flag.
         assert_eq!(
-            provider.resolve_string_value("all_of", &context).await.unwrap_err().code,
+            provider
+                .resolve_string_value("all_of", &context)
+                .await
+                .unwrap_err()
+                .code,
             EvaluationErrorCode::TypeMismatch
         );
         // A switch on, with variants, and no targeting key.
@@ -404,13 +522,17 @@ fn through_the_openfeature_client() {
     runtime().block_on(async {
         let manager = fixture().await;
         let mut api = open_feature::OpenFeature::singleton_mut().await;
-        api.set_provider(GateProvider::new(manager).kind("User")).await;
+        api.set_provider(GateProvider::new(manager).kind("User"))
+            .await;
         let client = api.create_client();
         drop(api);
         let context = EvaluationContext::default()
             .with_targeting_key("u1")
             .with_custom_field("country", "fr");
-        assert!(client.get_bool_value("any_of", Some(&context), None).await.unwrap());
+        assert!(client
+            .get_bool_value("any_of", Some(&context), None)
+            .await
+            .unwrap());
         let details = client
             .get_bool_details("allowed", Some(&context), None)
             .await
