@@ -286,7 +286,17 @@ async fn large_allow_lists_register_and_modify_atomically() {
     );
     let b = manager(&url, &prefix).await;
     assert_eq!(b.switch("large").unwrap().users.len(), N as usize);
-    let before = sscan_calls(&mut c).await;
+    // b's follower may still be reading the store (its read after it
+    // subscribed): wait until the server's SSCANs stop moving.
+    let mut before = sscan_calls(&mut c).await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = sscan_calls(&mut c).await;
+        if now == before {
+            break;
+        }
+        before = now;
+    }
     a.modify("large", |s| s.description = Some("just the record".into()))
         .await
         .unwrap();
