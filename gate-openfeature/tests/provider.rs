@@ -14,20 +14,9 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// xorshift64*: a seeded PRNG, enough to draw test contexts.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+#[path = "../../gate/tests/common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// The gate input the parity test compares with, written independently
 /// of the provider's `ContextInput`.
@@ -428,6 +417,32 @@ fn reasons() {
     });
 }
 
+/// The error codes of `flag` asked for as an integer, a float and a
+/// struct.
+async fn number_and_struct_errors(
+    provider: &GateProvider,
+    flag: &str,
+    context: &EvaluationContext,
+) -> [EvaluationErrorCode; 3] {
+    [
+        provider
+            .resolve_int_value(flag, context)
+            .await
+            .unwrap_err()
+            .code,
+        provider
+            .resolve_float_value(flag, context)
+            .await
+            .unwrap_err()
+            .code,
+        provider
+            .resolve_struct_value(flag, context)
+            .await
+            .unwrap_err()
+            .code,
+    ]
+}
+
 #[test]
 fn unknown_flag_is_flag_not_found() {
     runtime().block_on(async {
@@ -443,21 +458,13 @@ fn unknown_flag_is_flag_not_found() {
                 .resolve_string_value("nope", &context)
                 .await
                 .unwrap_err(),
-            provider
-                .resolve_int_value("nope", &context)
-                .await
-                .unwrap_err(),
-            provider
-                .resolve_float_value("nope", &context)
-                .await
-                .unwrap_err(),
-            provider
-                .resolve_struct_value("nope", &context)
-                .await
-                .unwrap_err(),
         ] {
             assert_eq!(error.code, EvaluationErrorCode::FlagNotFound);
         }
+        assert_eq!(
+            number_and_struct_errors(&provider, "nope", &context).await,
+            [const { EvaluationErrorCode::FlagNotFound }; 3]
+        );
         // Not registered by the provider's evaluations.
         assert!(manager.switch("nope").is_none());
     });
@@ -471,28 +478,8 @@ fn other_types_are_type_mismatch() {
         let context = EvaluationContext::default().with_targeting_key("u1");
         for flag in ["global", "any_of"] {
             assert_eq!(
-                provider
-                    .resolve_int_value(flag, &context)
-                    .await
-                    .unwrap_err()
-                    .code,
-                EvaluationErrorCode::TypeMismatch
-            );
-            assert_eq!(
-                provider
-                    .resolve_float_value(flag, &context)
-                    .await
-                    .unwrap_err()
-                    .code,
-                EvaluationErrorCode::TypeMismatch
-            );
-            assert_eq!(
-                provider
-                    .resolve_struct_value(flag, &context)
-                    .await
-                    .unwrap_err()
-                    .code,
-                EvaluationErrorCode::TypeMismatch
+                number_and_struct_errors(&provider, flag, &context).await,
+                [const { EvaluationErrorCode::TypeMismatch }; 3]
             );
         }
         // A switch without variants is a boolean flag.

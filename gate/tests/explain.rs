@@ -151,24 +151,9 @@ async fn explain_sees_the_context_unless_exclusive_and_serializes() {
     assert_eq!(json["active"], true);
 }
 
-/// A tiny deterministic PRNG (xorshift64*), so the property test needs no
-/// dependency and every failure reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize]
-    }
-}
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 fn random_condition(rng: &mut Rng) -> Condition {
     let ops = |rng: &mut Rng| -> Operator {

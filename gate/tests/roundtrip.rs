@@ -11,26 +11,12 @@ use gate::SwitchKey;
 use gate::{Condition, Error, Manager, Operator, State, Storage, Switch, Value};
 use redis_support::{shared_url, Prefix};
 
-/// xorshift64*: small, deterministic.
-struct Rng(u64);
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
+/// What the round trip draws beyond numbers.
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, one_in: u64) -> bool {
-        self.below(one_in) == 0
-    }
-    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize].clone()
-    }
-
     /// A character, mostly harmless, sometimes one the rules refuse in
     /// names (control, zero-width, bidirectional, whitespace).
     fn char(&mut self) -> char {
